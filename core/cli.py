@@ -1,0 +1,188 @@
+"""Command line: `python -m core studies | run | runs | export | import`.
+
+Bad input (an unknown study or parameter, a value out of range, a refused import) exits with
+status 2 and one line naming what is wrong; nothing is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from .data import DataUnavailable
+from .metrics import METRICS
+from .store import Store, runs_frame
+from .studies import STUDIES, get_study, run_study
+from .tables import FORMATS, ImportRefused, export_runs, format_table, import_file
+
+TEXT_FORMATS = ("table", "csv", "json", "markdown")
+
+
+class UsageError(ValueError):
+    """Bad input from the command line: exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2, as for every other bad input
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m core", description="Overfit Lab: studies of overfitting and regularization with real PyTorch training.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    db = _Parser(add_help=False)
+    db.add_argument("--db", help="SQLite results file (default: $OVERFIT_LAB_DB, else ./overfit_lab.db)")
+
+    p = sub.add_parser("studies", help="list every study with its parameters")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+
+    p = sub.add_parser("run", parents=[db], help="run a study, store it and print the result")
+    p.add_argument("study", help="study id (see `studies`)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="set a parameter; repeatable")
+    p.add_argument("--seed", type=int, help="random seed (same as --set seed=N)")
+    p.add_argument("--folds", type=int, help="K-fold cross-validation: one run per fold, val_loss on the held-out fold")
+    p.add_argument("--format", choices=TEXT_FORMATS, default="table")
+    p.add_argument("--no-store", action="store_true", help="print the result without storing it")
+
+    p = sub.add_parser("runs", parents=[db], help="list stored runs")
+    p.add_argument("--study", help="only this study")
+    p.add_argument("--format", choices=TEXT_FORMATS, default="table")
+
+    p = sub.add_parser("export", parents=[db], help="export stored runs with their full configs")
+    p.add_argument("--format", choices=FORMATS, default="csv")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.add_argument("--study", help="only this study")
+    p.add_argument("--ids", help="only these run ids, comma-separated")
+
+    p = sub.add_parser("import", parents=[db], help="import an exported file (csv, json, parquet, md)")
+    p.add_argument("file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, ValueError) as exc:  # ImportRefused is a ValueError too
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DataUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are stored", file=sys.stderr)
+        return 130
+
+
+def cmd_studies(args) -> int:
+    if args.format == "json":
+        print(json.dumps([{"id": s.id, "title": s.title, "summary": s.summary, "params": [p.to_dict() for p in s.params]} for s in STUDIES.values()], indent=1))
+        return 0
+    for s in STUDIES.values():
+        if args.format == "markdown":
+            print(f"### `{s.id}` — {s.title}\n\n{s.summary}\n")
+            rows = pd.DataFrame([{"parameter": p.name, "default": p.default, "allowed": p.describe(), "help": p.help} for p in s.params])
+            print(format_table(rows, "markdown"))
+        else:
+            print(f"{s.id}: {s.title}\n  {s.summary}")
+            for p in s.params:
+                print(f"    {p.name:<13} default {str(p.default):<9} {p.describe():<38} {p.help}")
+            print()
+    return 0
+
+
+def parse_config(study_id: str, pairs: Sequence[str], seed: int | None) -> tuple[Any, Any]:
+    """The study and its validated config from --set pairs and --seed (ValueError names the problem)."""
+    study = get_study(study_id)
+    values = study.parse(pairs)
+    if seed is not None:
+        values["seed"] = seed
+    return study, study.config(values)
+
+
+def progress_bar(total: int = 1000):
+    """A tqdm bar on stderr and the `progress(fraction, text)` function that drives it."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, file=sys.stderr, disable=None, leave=False, bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
+
+    def progress(fraction: float, text: str) -> None:
+        bar.set_description_str(text)
+        bar.update(max(0, round(fraction * total) - bar.n))
+
+    return bar, progress
+
+
+def cmd_run(args) -> int:
+    study, cfg = parse_config(args.study, args.set, args.seed)
+    from .studies import check_run
+
+    check_run(cfg, args.folds)
+    store = None if args.no_store else Store(args.db)
+    bar, progress = progress_bar()
+    try:
+        results = run_study(study, cfg, folds=args.folds, progress=progress, store=store)
+    finally:
+        bar.close()
+    print_runs([r.to_record() for r in results], args.format)
+    return 0
+
+
+def print_runs(records: list[dict[str, Any]], fmt: str) -> None:
+    """Runs as JSON (a list of {config, metrics, status}) or as a table of the runs' columns."""
+    if fmt == "json":
+        from .store import to_json
+
+        print(json.dumps(json.loads(to_json(records)), indent=1))
+        return
+    frame = runs_frame(records)
+    if fmt == "table":  # the terminal gets the metrics; csv, json and markdown carry the full config
+        metrics = [c for c in frame.columns if c in METRICS]
+        frame = frame[["id", "study", "status", "seed", "fold", *metrics]].dropna(axis=1, how="all")
+    print(format_table(frame, fmt), end="" if fmt in ("csv", "markdown") else "\n")
+
+
+def cmd_runs(args) -> int:
+    records = Store(args.db).records(study=args.study)
+    if not records:
+        print("no runs stored yet: try `python -m core run polynomial`", file=sys.stderr)
+    print_runs(records, args.format)
+    return 0
+
+
+def cmd_export(args) -> int:
+    ids = None
+    if args.ids:
+        try:
+            ids = [int(x) for x in args.ids.split(",") if x.strip()]
+        except ValueError:
+            raise UsageError(f"--ids: {args.ids!r} is not a comma-separated list of run ids") from None
+    records = Store(args.db).records(ids, study=args.study, with_history=args.format == "json")
+    data = export_runs(records, args.format)
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"wrote {len(records)} runs to {args.out}", file=sys.stderr)
+    elif args.format == "parquet" and sys.stdout.isatty():
+        raise UsageError("--format parquet is binary: give --out FILE")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_import(args) -> int:
+    store = Store(args.db)
+    try:
+        report = import_file(store, args.file)
+    except ImportRefused as exc:
+        raise UsageError(f"import refused, nothing stored: {exc}") from None
+    skipped = f", {report.skipped} already stored" if report.skipped else ""
+    print(f"imported {len(report.added)} runs from {args.file}{skipped}")
+    return 0
+
+
+COMMANDS = {"studies": cmd_studies, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "import": cmd_import}

@@ -1,0 +1,99 @@
+"""Splitting with scikit-learn: validation hold-out, K folds, training-set subsampling, label noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from .bundle import DataBundle, Split, derive_seed
+
+
+def _labels(split: Split, task: str) -> np.ndarray | None:
+    """Class labels for stratification, or None for regression."""
+    return split.y.numpy() if task == "classification" else None
+
+
+def _can_stratify(y: np.ndarray | None, n_out: int) -> bool:
+    if y is None:
+        return False
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    return counts.min() >= 2 and n_out >= len(counts) and len(y) - n_out >= len(counts)
+
+
+def hold_out(split: Split, fraction: float, seed: int, task: str) -> tuple[Split, Split]:
+    """Split off `fraction` of the rows (stratified for classes where possible): (kept, held_out)."""
+    n = len(split)
+    n_out = max(1, round(n * fraction))
+    if n_out >= n:
+        raise ValueError(f"val_fraction: {fraction} leaves no training examples out of {n}")
+    y = _labels(split, task)
+    keep, out = train_test_split(
+        np.arange(n), test_size=n_out, random_state=seed, stratify=y if _can_stratify(y, n_out) else None
+    )
+    return split.subset(np.sort(keep)), split.subset(np.sort(out))
+
+
+def subsample(split: Split, fraction: float, seed: int, task: str) -> Split:
+    """Keep `fraction` of the rows (stratified for classes where possible)."""
+    if fraction >= 1.0:
+        return split
+    n = len(split)
+    n_keep = max(2, round(n * fraction))
+    if n_keep >= n:
+        return split
+    kept, _ = hold_out(split, 1 - n_keep / n, seed, task)
+    return kept
+
+
+def fold_indices(split: Split, k: int, seed: int, task: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, validation) row indices for each of `k` folds: StratifiedKFold for classes, else KFold."""
+    n = len(split)
+    if not 2 <= k <= n:
+        raise ValueError(f"folds: {k} is not allowed; expected an int in [2, {n}] (the training set has {n} examples)")
+    y = _labels(split, task)
+    if y is not None and np.bincount(y)[np.bincount(y) > 0].min() >= k:
+        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(n), y))
+    return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n)))
+
+
+def add_label_noise(split: Split, fraction: float, n_classes: int, g: torch.Generator) -> Split:
+    """Replace `fraction` of the labels by a different class drawn at random (so exactly that fraction is wrong)."""
+    if fraction <= 0:
+        return split
+    n = len(split)
+    n_noisy = round(n * fraction)
+    idx = torch.randperm(n, generator=g)[:n_noisy]
+    y = split.y.clone()
+    # adding 1..n_classes-1 modulo n_classes never gives back the original label
+    y[idx] = (y[idx] + torch.randint(1, n_classes, (n_noisy,), generator=g)) % n_classes
+    return Split(split.X, y)
+
+
+def prepare(
+    bundle: DataBundle,
+    seed: int,
+    *,
+    train_size: float = 1.0,
+    val_fraction: float = 0.0,
+    label_noise: float = 0.0,
+    fold: int | None = None,
+    folds: int | None = None,
+) -> DataBundle:
+    """Apply the data strategies in order: subsample the training set, hold out validation (a fraction or
+    fold `fold` of `folds`), then corrupt a fraction of the remaining training labels."""
+    task = bundle.task
+    train = subsample(bundle.train, train_size, derive_seed(seed, "subsample"), task)
+    val = bundle.val
+    if folds:
+        train_idx, val_idx = fold_indices(train, folds, derive_seed(seed, "folds"), task)[fold or 0]
+        train, val = train.subset(train_idx), train.subset(val_idx)
+    elif val_fraction > 0:
+        train, val = hold_out(train, val_fraction, derive_seed(seed, "val"), task)
+    if label_noise > 0:
+        if task != "classification":
+            raise ValueError("label_noise: applies to classification data only")
+        train = add_label_noise(train, label_noise, bundle.n_classes or 2, torch.Generator().manual_seed(derive_seed(seed, "label_noise")))
+    return bundle.with_splits(train=train, val=val)

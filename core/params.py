@@ -1,0 +1,174 @@
+"""Study parameters: declared once, validated at the edge.
+
+A `Param` carries a name, a default, an allowed range or set of choices and a
+help text. Studies pick the shared definitions in `P` (overriding a default or a
+range where a study needs another), and every front end reads them from there:
+the CLI parses `--set key=value` with `Param.parse`, the pages build sliders from
+`low`/`high`/`log`, and `python -m core studies` prints `describe()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    """One named, typed, bounded study parameter."""
+
+    name: str
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] | None = None
+    log: bool = False  # sliders and sweep grids use a log scale (0 stays allowed)
+    step: float | None = None  # slider step hint for numbers
+
+    @property
+    def kind(self) -> type:
+        """The Python type of the value: bool, int, float or str."""
+        return type(self.default)
+
+    def replace(self, **changes: Any) -> "Param":
+        """A copy with some fields changed (a study's own default or range)."""
+        new = dataclasses.replace(self, **changes)
+        new.validate(new.default)  # a study may not declare an invalid default
+        return new
+
+    def describe(self) -> str:
+        """Allowed values in words, e.g. 'float in [1e-05, 10], log scale'."""
+        if self.choices is not None:
+            return "one of " + "|".join(self.choices)
+        if self.kind is bool:
+            return "true|false"
+        text = f"{self.kind.__name__} in [{_fmt(self.low)}, {_fmt(self.high)}]"
+        return text + (", log scale" if self.log else "")
+
+    def validate(self, value: Any) -> Any:
+        """Return `value` coerced to this parameter's type, or raise ValueError naming it."""
+        kind = self.kind
+        if kind is bool:
+            if isinstance(value, str):
+                return self.parse(value)
+            if isinstance(value, (bool, int)) and not isinstance(value, float) and value in (0, 1):
+                return bool(value)
+            if hasattr(value, "item") and type(value.item()) in (bool, int):  # numpy scalars
+                return self.validate(value.item())
+            raise self._error(value)
+        if kind is str:
+            if not isinstance(value, str) or value not in (self.choices or ()):
+                raise self._error(value)
+            return value
+        if isinstance(value, str):
+            return self.validate(self.parse(value))
+        if hasattr(value, "item") and not isinstance(value, (int, float)):
+            value = value.item()  # numpy / torch scalars
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self._error(value)
+        if kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise self._error(value)
+            value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise self._error(value)
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise self._error(value)
+        return value
+
+    def parse(self, text: str) -> Any:
+        """Parse a command-line string into a valid value."""
+        text = text.strip()
+        kind = self.kind
+        try:
+            if kind is bool:
+                lowered = text.lower()
+                if lowered in ("true", "1", "yes", "on"):
+                    return True
+                if lowered in ("false", "0", "no", "off"):
+                    return False
+                raise ValueError
+            if kind is int:
+                number = float(text)
+                if not number.is_integer():
+                    raise ValueError
+                return self.validate(int(number))
+            if kind is float:
+                return self.validate(float(text))
+        except (ValueError, OverflowError):
+            raise self._error(text) from None
+        return self.validate(text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly description (for `python -m core studies --format json`)."""
+        return {
+            "name": self.name,
+            "type": self.kind.__name__,
+            "default": self.default,
+            "low": self.low,
+            "high": self.high,
+            "choices": list(self.choices) if self.choices else None,
+            "log": self.log,
+            "help": self.help,
+        }
+
+    def _error(self, value: Any) -> ValueError:
+        return ValueError(f"{self.name}: {value!r} is not allowed; expected {self.describe()}")
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-inf"
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """The shared parameter definitions: one name per idea across all studies."""
+
+    seed: Param = Param("seed", 0, "Seed for every random draw (data, initialisation, batch order, dropout).", 0, 2**31 - 1)
+    epochs: Param = Param("epochs", 50, "Passes over the training set.", 1, 2000)
+    lr: Param = Param("lr", 0.03, "Learning rate of the optimizer.", 1e-5, 10.0, log=True)
+    batch_size: Param = Param("batch_size", 32, "Mini-batch size (larger than the training set means full batch).", 1, 8192, log=True)
+    optimizer: Param = Param("optimizer", "sgd", "sgd, sgd with momentum 0.9, adam or adamw.", choices=("sgd", "momentum", "adam", "adamw"))
+    n_train: Param = Param("n_train", 100, "Number of training examples generated.", 2, 100_000, log=True)
+    n_test: Param = Param("n_test", 100, "Number of test examples generated.", 2, 100_000, log=True)
+    noise: Param = Param("noise", 0.1, "Noise level of the generated data (std of the added noise).", 0.0, 5.0)
+    degree: Param = Param("degree", 3, "Polynomial degree: 3 means features x^0..x^3.", 0, 20)
+    n_features: Param = Param("n_features", 5, "Number of input features.", 1, 1000)
+    weight_decay: Param = Param("weight_decay", 0.0, "Weight decay in the optimizer (decoupled for adamw).", 0.0, 100.0, log=True)
+    decay_bias: Param = Param("decay_bias", False, "Apply weight decay and penalties to biases too (usually excluded).")
+    l1: Param = Param("l1", 0.0, "Strength of the L1 penalty λ·Σ|w| added to the loss.", 0.0, 100.0, log=True)
+    l1_mode: Param = Param("l1_mode", "proximal", "How L1 is applied: 'loss' adds its subgradient, 'proximal' soft-thresholds after each step (exact zeros).", choices=("proximal", "loss"))
+    l2: Param = Param("l2", 0.0, "Strength of the L2 penalty λ/2·Σw² added to the loss.", 0.0, 100.0, log=True)
+    lp: Param = Param("lp", 0.0, "Strength of the general p-norm penalty λ/p·Σ|w|^p added to the loss.", 0.0, 100.0, log=True)
+    p: Param = Param("p", 2.0, "Exponent p of the p-norm penalty.", 0.5, 4.0)
+    dropout: Param = Param("dropout", 0.0, "Probability of zeroing each hidden unit while training (inverted dropout).", 0.0, 0.95)
+    hidden: Param = Param("hidden", 64, "Units in each hidden layer.", 1, 4096, log=True)
+    depth: Param = Param("depth", 1, "Number of hidden layers (0 is a linear model).", 0, 16)
+    activation: Param = Param("activation", "relu", "Nonlinearity of the hidden layers.", choices=("relu", "tanh", "sigmoid", "leaky_relu"))
+    batch_norm: Param = Param("batch_norm", False, "Batch normalisation after each hidden linear layer.")
+    dataset: Param = Param("dataset", "digits", "Data set: digits (8x8, offline), mnist (28x28) or a 2-D toy set.", choices=("digits", "mnist", "moons", "circles", "xor", "spiral", "gaussians"))
+    model: Param = Param("model", "mlp", "Model family.", choices=("softmax", "mlp"))
+    patience: Param = Param("patience", 0, "Early stopping: epochs without val_loss improvement before stopping (0 = off).", 0, 1000)
+    min_delta: Param = Param("min_delta", 0.0, "Early stopping: smallest decrease of val_loss that counts as improvement.", 0.0, 10.0)
+    restore_best: Param = Param("restore_best", True, "Early stopping: restore the weights of the best epoch at the end.")
+    augment: Param = Param("augment", False, "Augment training images (random rotation, shift and pixel noise).")
+    train_size: Param = Param("train_size", 1.0, "Fraction of the training set used (the rest is left out).", 0.01, 1.0)
+    val_fraction: Param = Param("val_fraction", 0.0, "Fraction of the training set held out for validation (0 = no validation set).", 0.0, 0.9)
+    label_noise: Param = Param("label_noise", 0.0, "Fraction of training labels replaced by random classes.", 0.0, 1.0)
+    clear_grad: Param = Param("clear_grad", True, "Zero the gradients before every step (off shows them accumulating).")
+    function: Param = Param("function", "sin", "Target function to fit.", choices=("sin", "abs", "step"))
+
+
+P = _Shared()
+
+
+def shared_params() -> dict[str, Param]:
+    """Every shared parameter by name."""
+    return {f.name: getattr(P, f.name) for f in dataclasses.fields(P)}

@@ -1,0 +1,65 @@
+"""Model capacity: fit sin, |x| or a step with an MLP; width against depth; universal approximation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from ..data import FUNCTIONS, function_1d, generator
+from ..models import count_params, hidden_for_budget, mlp
+from ..params import P, Param
+from ..training import predict
+from .base import Report, Study, train_config_from
+
+BUDGET = Param("budget", 0, "Parameter budget: when > 0 the hidden width is chosen so the MLP has about this many parameters (compare depths at equal size).", 0, 100_000)
+
+
+def width(cfg) -> int:
+    """The hidden width used: `hidden`, or the one that meets `budget` at this depth."""
+    return hidden_for_budget(cfg.budget, cfg.depth) if cfg.budget > 0 else cfg.hidden
+
+
+def data(cfg):
+    return function_1d(cfg.function, cfg.n_train, cfg.n_test, cfg.noise, generator(cfg.seed, "data"))
+
+
+def model(cfg, data, g):
+    return mlp(1, 1, g, hidden=width(cfg), depth=cfg.depth, activation=cfg.activation)
+
+
+def report(cfg, model, data, result) -> Report:
+    r = data.meta["x_range"]
+    x = torch.linspace(-r, r, 200).reshape(-1, 1)
+    curve = pd.concat([
+        pd.DataFrame({"x": x[:, 0].numpy(), "y": predict(model, x)[:, 0].numpy(), "curve": "network"}),
+        pd.DataFrame({"x": x[:, 0].numpy(), "y": FUNCTIONS[cfg.function](x)[:, 0].numpy(), "curve": "target"}),
+    ])
+    points = pd.DataFrame({"x": data.train.X[:, 0].numpy(), "y": data.train.y[:, 0].numpy()})
+    return Report(metrics={"n_params": count_params(model), "hidden_used": width(cfg)}, frames={"curve": curve, "points": points})
+
+
+STUDY = Study(
+    id="capacity",
+    title="Capacity: width, depth and universal approximation",
+    summary="An MLP fitting sin, |x| or a step: more hidden units approximate any continuous function; at an equal parameter budget, compare wide-shallow with narrow-deep.",
+    params=(
+        P.seed,
+        P.function,
+        P.hidden.replace(default=16),
+        P.depth.replace(default=1, low=1),
+        P.activation.replace(default="tanh"),
+        BUDGET,
+        P.n_train.replace(default=200),
+        P.n_test.replace(default=200),
+        P.noise.replace(default=0.05),
+        P.epochs.replace(default=300),
+        P.lr.replace(default=0.01),
+        P.batch_size.replace(default=32),
+        P.optimizer.replace(default="adam"),
+        P.val_fraction,
+    ),
+    data=data,
+    model=model,
+    train_config=train_config_from,
+    report=report,
+)

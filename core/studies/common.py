@@ -1,0 +1,185 @@
+"""Pieces several studies share: closed-form least squares, weight summaries, classification data and models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..data import DataBundle, digits, mnist, toy_bundle
+from ..models import ScratchLinearRegression, linear_regression, mlp, softmax_regression, weight_tensors
+from ..params import P, Param
+
+IMAGE_DATASETS = ("digits", "mnist")
+
+
+def closed_form(X: torch.Tensor, y: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, float]:
+    """Least-squares weights (and intercept) from the normal equations, via lstsq."""
+    A = torch.cat([X, torch.ones(len(X), 1)], dim=1) if bias else X
+    sol = torch.linalg.lstsq(A.double(), y.double()).solution.float()
+    return (sol[:-1, 0], float(sol[-1, 0])) if bias else (sol[:, 0], 0.0)
+
+
+def linear_weights(model: nn.Module) -> tuple[torch.Tensor, float]:
+    """(w, b) of a one-output linear model, scratch or nn.Linear."""
+    if isinstance(model, ScratchLinearRegression):
+        return model.w.detach().flatten(), float(model.b.detach())
+    layer = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    b = float(layer.bias.detach()) if layer.bias is not None else 0.0
+    return layer.weight.detach().flatten(), b
+
+
+def regression_model(cfg, n_features: int, g: torch.Generator) -> nn.Module:
+    """The from-scratch or nn.Linear model, as `cfg.model` says."""
+    if cfg.model == "scratch":
+        return ScratchLinearRegression(n_features, g)
+    return linear_regression(n_features, g)
+
+
+def regression_train_config(cfg):
+    """Loop settings; the from-scratch model takes the hand-written step p -= lr * p.grad."""
+    from .base import train_config_from
+
+    return train_config_from(cfg, optimizer="manual" if cfg.model == "scratch" else cfg.optimizer)
+
+
+def check_regression_optimizer(cfg) -> None:
+    if cfg.model == "scratch" and cfg.optimizer != "sgd":
+        raise ValueError(
+            f"optimizer: {cfg.optimizer!r} is not available with model=scratch, which takes the hand-written "
+            "gradient step (sgd); choose model=linear to use momentum, adam or adamw"
+        )
+
+
+def weight_summary(model: nn.Module, include_bias: bool = False) -> tuple[dict[str, float], pd.DataFrame]:
+    """Norms and exact-zero count of the weights, and a DataFrame of every weight (for histograms)."""
+    w = torch.cat([t.detach().flatten() for t in weight_tensors(model, include_bias)])
+    metrics = {
+        "weight_norm": float(w.norm()),
+        "weight_l1": float(w.abs().sum()),
+        "zero_weights": int((w == 0).sum()),
+        "n_weights": int(w.numel()),
+    }
+    return metrics, pd.DataFrame({"index": np.arange(w.numel()), "weight": w.numpy()})
+
+
+# --- classification family -------------------------------------------------------------------
+
+CLASSIFICATION_PARAMS: tuple[Param, ...] = (
+    P.seed,
+    P.dataset,
+    P.model,
+    P.hidden,
+    P.depth,
+    P.activation,
+    P.dropout,
+    P.batch_norm,
+    P.optimizer.replace(default="adam"),
+    P.lr.replace(default=0.003),
+    P.epochs.replace(default=30),
+    P.batch_size.replace(default=64),
+    P.weight_decay,
+    P.l1,
+    P.l2,
+    P.train_size,
+    P.val_fraction,
+    P.label_noise,
+    P.augment,
+    P.patience,
+    P.min_delta,
+    P.restore_best,
+    P.n_train.replace(default=400, help="Number of training points (2-D sets only)."),
+    P.n_test.replace(default=400, help="Number of test points (2-D sets only)."),
+    P.noise.replace(default=0.2, high=2.0, help="Noise of the 2-D sets (ignored for images)."),
+)
+
+
+def classification_params(**overrides) -> tuple[Param, ...]:
+    """The classification parameters with some defaults changed, e.g. classification_params(dropout=0.5)."""
+    out = []
+    for p in CLASSIFICATION_PARAMS:
+        out.append(p.replace(default=overrides.pop(p.name)) if p.name in overrides else p)
+    if overrides:
+        raise ValueError(f"unknown classification parameters: {', '.join(overrides)}")
+    return tuple(out)
+
+
+def classification_data(cfg) -> DataBundle:
+    """Digits, MNIST or a 2-D set, as `cfg.dataset` says."""
+    if cfg.dataset == "digits":
+        return digits(seed=cfg.seed)
+    if cfg.dataset == "mnist":
+        return mnist()
+    return toy_bundle(cfg.dataset, cfg.n_train, cfg.n_test, cfg.noise, cfg.seed)
+
+
+def classification_model(cfg, data: DataBundle, g: torch.Generator) -> nn.Module:
+    """Softmax regression or an MLP sized for the data."""
+    if cfg.model == "softmax":
+        return softmax_regression(data.n_inputs, data.n_classes, g)
+    return mlp(data.n_inputs, data.n_classes, g, hidden=cfg.hidden, depth=cfg.depth, activation=cfg.activation,
+               dropout=cfg.dropout, batch_norm=cfg.batch_norm)
+
+
+def check_classification(cfg) -> None:
+    if cfg.augment and cfg.dataset not in IMAGE_DATASETS:
+        raise ValueError(f"augment: image augmentation applies to digits and mnist, not dataset={cfg.dataset}")
+    if cfg.model == "softmax" and (cfg.dropout > 0 or cfg.batch_norm):
+        raise ValueError("dropout: softmax regression has no hidden layer to drop or normalise; choose model=mlp")
+
+
+def classification_train_config(cfg):
+    """Loop settings: the shared ones plus image augmentation on training batches when asked."""
+    from ..data import Augment
+    from .base import train_config_from
+
+    return train_config_from(cfg, augment=Augment() if cfg.augment else None)
+
+
+def classification_report(cfg, model: nn.Module, data: DataBundle, result) -> "Report":
+    """Confusion matrix and misclassified test images; decision-boundary grid for 2-D sets."""
+    from ..data import grid_2d
+    from ..training import predict
+    from .base import Report
+
+    frames: dict[str, pd.DataFrame] = {}
+    logits = predict(model, data.test.X)
+    pred = logits.argmax(1).numpy()
+    true = data.test.y.numpy()
+    k = data.n_classes or int(max(true.max(), pred.max()) + 1)
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (true, pred), 1)
+    frames["confusion"] = pd.DataFrame(
+        [{"true": t, "predicted": p, "count": int(counts[t, p])} for t in range(k) for p in range(k)]
+    )
+    wrong = np.flatnonzero(pred != true)[:24]
+    probs = torch.softmax(logits, 1).numpy()
+    frames["misclassified"] = pd.DataFrame(
+        {"index": wrong, "true": true[wrong], "predicted": pred[wrong], "confidence": probs[wrong, pred[wrong]]}
+    )
+    if data.image_shape is None and data.n_inputs == 2:
+        grid = grid_2d(torch.cat([data.train.X, data.test.X]))
+        p1 = torch.softmax(predict(model, grid), 1)[:, 1].numpy()
+        frames["boundary"] = pd.DataFrame({"x1": grid[:, 0].numpy(), "x2": grid[:, 1].numpy(), "p_class1": p1})
+    metrics, weights = weight_summary(model)
+    frames["weights"] = weights
+    return Report(metrics={"weight_norm": metrics["weight_norm"], "n_params": sum(p.numel() for p in model.parameters())}, frames=frames)
+
+
+def classification_study(id: str, title: str, summary: str, expand=None, **defaults):
+    """A study of the classification family: the same parameters and pipeline, its own defaults."""
+    from .base import Study
+
+    return Study(
+        id=id,
+        title=title,
+        summary=summary,
+        params=classification_params(**defaults),
+        data=classification_data,
+        model=classification_model,
+        train_config=classification_train_config,
+        report=classification_report,
+        check=check_classification,
+        expand=expand,
+    )

@@ -1,0 +1,36 @@
+"""Learning curve: train and validation error against the number of training examples."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..params import Param
+from .common import classification_params, classification_study
+
+N_SIZES = Param("n_sizes", 6, "Number of training-set sizes, log-spaced from 5% up to train_size (1 = just train_size).", 1, 20)
+SMALLEST = 0.05
+
+
+def training_sizes(train_size: float, n_sizes: int) -> list[float]:
+    """The fractions of the training set a learning curve visits, smallest first."""
+    if n_sizes == 1 or train_size <= SMALLEST:
+        return [train_size]
+    return sorted({round(float(f), 4) for f in np.geomspace(SMALLEST, train_size, n_sizes)})
+
+
+def expand(cfg):
+    # each point is one run with its own train_size (and n_sizes=1), so any point can be re-run alone
+    return [dataclasses.replace(cfg, train_size=f, n_sizes=1) for f in training_sizes(cfg.train_size, cfg.n_sizes)]
+
+
+_base = classification_study(
+    "learning-curve",
+    "Learning curve",
+    "Train the same model on growing subsets of the training set: the gap between train and validation error closes as data grows.",
+    expand=expand,
+    val_fraction=0.2,
+    epochs=40,
+)
+STUDY = dataclasses.replace(_base, params=_base.params + (N_SIZES,))

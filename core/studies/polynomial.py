@@ -1,0 +1,67 @@
+"""Polynomial regression on the textbook cubic: too low a degree underfits, too high overfits."""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from ..data import generator, poly_features, polynomial
+from ..data.synthetic import POLY_TRUE_COEF, poly_true_coef
+from ..models import polynomial_regression
+from ..params import P
+from ..training import predict
+from .base import Report, Study, train_config_from
+from .common import linear_weights
+
+
+def data(cfg):
+    return polynomial(cfg.n_train, cfg.n_test, cfg.degree, cfg.noise, generator(cfg.seed, "data"))
+
+
+def report(cfg, model, data, result) -> Report:
+    learned, _ = linear_weights(model)
+    true = poly_true_coef(max(cfg.degree, len(POLY_TRUE_COEF) - 1))
+    coef = pd.DataFrame({
+        "power": list(range(len(true))),
+        "true": true.tolist(),
+        "learned": [float(learned[i]) if i < len(learned) else 0.0 for i in range(len(true))],
+    })
+    x = torch.linspace(-3, 3, 121).reshape(-1, 1)
+    curve = pd.concat([
+        pd.DataFrame({"x": x[:, 0].numpy(), "y": predict(model, poly_features(x, cfg.degree))[:, 0].numpy(), "curve": f"degree {cfg.degree} fit"}),
+        pd.DataFrame({"x": x[:, 0].numpy(), "y": (poly_features(x, 20) @ poly_true_coef()).numpy(), "curve": "true cubic"}),
+    ])
+    raw_x = data.meta["x"]
+    points = pd.DataFrame(
+        {"x": raw_x["train"][:, 0].numpy(), "y": data.train.y[:, 0].numpy(), "split": "train"}
+    ) if len(raw_x["train"]) == len(data.train) else pd.DataFrame(columns=["x", "y", "split"])
+    points = pd.concat([points, pd.DataFrame({"x": raw_x["test"][:, 0].numpy(), "y": data.test.y[:, 0].numpy(), "split": "test"})])
+    n = min(len(learned), len(true))
+    return Report(
+        metrics={"coef_error": float((learned[:n] - true[:n]).norm() + true[n:].norm() + learned[n:].norm())},
+        frames={"coefficients": coef, "curve": curve, "points": points},
+    )
+
+
+STUDY = Study(
+    id="polynomial",
+    title="Polynomial regression: under- and overfitting",
+    summary="Fit y = 5 + 1.2x − 3.4x²/2! + 5.6x³/3! + noise with features x^0..x^degree: degree 3 fits, 1 underfits, 20 overfits.",
+    params=(
+        P.seed,
+        P.degree,
+        P.n_train,
+        P.n_test,
+        P.noise,
+        P.epochs.replace(default=100),
+        P.lr.replace(default=0.05),
+        P.batch_size.replace(default=10),
+        P.optimizer,
+        P.weight_decay,
+        P.val_fraction,
+    ),
+    data=data,
+    model=lambda cfg, d, g: polynomial_regression(cfg.degree, g),
+    train_config=train_config_from,
+    report=report,
+)
