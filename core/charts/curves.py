@@ -1,0 +1,91 @@
+"""Training curves and metric-against-parameter charts shared by every page."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import altair as alt
+import pandas as pd
+
+from ..metrics import label
+
+SPLIT_ORDER = ["train", "val", "test"]
+SPLIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c"]
+
+
+def split_color(title: str = "split") -> alt.Color:
+    """Train/validation/test always in the same colours."""
+    return alt.Color("split:N", title=title, sort=SPLIT_ORDER, scale=alt.Scale(domain=SPLIT_ORDER, range=SPLIT_COLORS))
+
+
+def training_curves(
+    history: pd.DataFrame,
+    y: str = "loss",
+    *,
+    title: str | None = None,
+    run: str | None = None,
+    log_y: bool = False,
+    mark_epoch: int | None = None,
+    mark_label: str = "best epoch",
+    height: int = 260,
+) -> alt.Chart:
+    """Loss (or acc) against epoch, a line per split; with `run`, one dash style per value of that column."""
+    data = history.dropna(subset=[y])
+    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    enc = dict(
+        x=alt.X("epoch:Q", title="epoch"),
+        y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
+        color=split_color(),
+        tooltip=["epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")] + ([run] if run else []),
+    )
+    if run:
+        enc["strokeDash"] = alt.StrokeDash(f"{run}:N", title=run.replace("_", " "))
+        enc["detail"] = f"{run}:N"
+    chart = alt.Chart(data).mark_line().encode(**enc)
+    if mark_epoch is not None:
+        rule = alt.Chart(pd.DataFrame({"epoch": [mark_epoch], "what": [mark_label]})).mark_rule(strokeDash=[4, 4], color="black").encode(
+            x="epoch:Q", tooltip=["what", "epoch"]
+        )
+        chart = chart + rule
+    return chart.properties(title=title or f"{label(y)} by epoch", height=height)
+
+
+def metric_vs(
+    frame: pd.DataFrame,
+    x: str,
+    metrics: Sequence[str],
+    *,
+    title: str | None = None,
+    log_x: bool = False,
+    log_y: bool = False,
+    best: str | None = None,
+    height: int = 260,
+) -> alt.Chart:
+    """Metrics against a parameter; several rows per x (folds, seeds) become mean lines with ± std bands.
+
+    With `best`, the x with the lowest mean of that metric is marked.
+    """
+    long = frame.melt(id_vars=[x], value_vars=list(metrics), var_name="metric", value_name="value").dropna(subset=["value"])
+    xs = alt.Scale(type="log") if log_x else alt.Scale(zero=False)
+    ys = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    base = alt.Chart(long).encode(
+        x=alt.X(f"{x}:Q", title=label(x), scale=xs),
+        color=alt.Color("metric:N", title="metric", sort=list(metrics)),
+    )
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("mean(value):Q", title=", ".join(label(m) for m in metrics), scale=ys),
+        tooltip=[alt.Tooltip(f"{x}:Q", format=".4g"), "metric:N", alt.Tooltip("mean(value):Q", format=".4g", title="mean"),
+                 alt.Tooltip("stdev(value):Q", format=".3g", title="std"), alt.Tooltip("count(value):Q", title="runs")],
+    )
+    chart = line
+    if long.groupby([x, "metric"]).size().max() > 1:
+        chart = base.mark_errorband(extent="stdev", opacity=0.2).encode(y=alt.Y("value:Q", scale=ys)) + line
+    if best and best in frame:
+        means = frame.groupby(x)[best].mean().dropna()
+        if len(means):
+            at = means.idxmin()
+            rule = alt.Chart(pd.DataFrame({x: [at], "best": [f"lowest {label(best)}: {at:g}"]})).mark_rule(
+                strokeDash=[4, 4], color="black"
+            ).encode(x=f"{x}:Q", tooltip=["best:N"])
+            chart = chart + rule
+    return chart.properties(title=title or f"{', '.join(label(m) for m in metrics)} against {label(x)}", height=height)

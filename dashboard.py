@@ -1,0 +1,26 @@
+"""Overfit Lab: the entry point. `streamlit run dashboard.py`
+
+Declares the pages (files in pages/) and draws the home page: what each page teaches and the
+latest stored runs.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.navigation import PAGES
+
+st.set_page_config(page_title="Overfit Lab", page_icon="📉", layout="wide")
+
+
+def home() -> None:
+    from ui.home import render
+
+    render()
+
+
+navigation = st.navigation(
+    [st.Page(home, title="Home", icon="🏠", default=True)]
+    + [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in PAGES]
+)
+navigation.run()

@@ -1,0 +1,46 @@
+"""Shared test set-up: a throw-away store, real MNIST from ../shared, no network, few threads."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist-10k"
+sys.path.insert(0, str(ROOT))
+
+# Tests never download: MNIST comes from the shared folder or the test is skipped.
+os.environ["OVERFIT_LAB_OFFLINE"] = "1"
+os.environ.setdefault("OVERFIT_LAB_DATA", str(MNIST_DIR))
+torch.set_num_threads(2)
+
+
+@pytest.fixture(autouse=True)
+def isolated_store(tmp_path, monkeypatch):
+    """Every test writes to its own SQLite file, never ./overfit_lab.db."""
+    db = tmp_path / "runs.db"
+    monkeypatch.setenv("OVERFIT_LAB_DB", str(db))
+    return db
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    if not (MNIST_DIR / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+        pytest.skip(f"real MNIST not found in {MNIST_DIR} (see its README)")
+    return MNIST_DIR
+
+
+@pytest.fixture
+def app_test():
+    """Load a page (path relative to the project root) into Streamlit's AppTest, run it, return it."""
+    from streamlit.testing.v1 import AppTest
+
+    def load(page: str, timeout: float = 120):
+        at = AppTest.from_file(str(ROOT / page), default_timeout=timeout)
+        return at.run()
+
+    return load

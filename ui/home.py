@@ -1,0 +1,35 @@
+"""The home page: what each page teaches and the latest stored runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.metrics import METRICS
+from ui.navigation import PAGES
+from ui.runner import get_store
+
+LATEST = 10
+
+
+def render() -> None:
+    st.title("📉 Overfit Lab")
+    st.markdown(
+        "Study **overfitting, underfitting and regularization** with real PyTorch training: move a slider, "
+        "watch train and test curves move, compare runs side by side and share the result table. "
+        "Every number comes from a model trained on this machine, and every run is stored."
+    )
+    st.subheader("What each page teaches")
+    cols = st.columns(2)
+    for i, page in enumerate(PAGES):
+        with cols[i % 2].container(border=True):
+            st.page_link(page.path, label=page.title, icon=page.icon)
+            st.caption(page.teaches)
+    st.subheader("Latest runs")
+    frame = get_store().runs()
+    if frame.empty:
+        st.info("No runs stored yet. Open a page and move a slider: each training run lands here.")
+        return
+    latest = frame.sort_values("id", ascending=False).head(LATEST)
+    metrics = [c for c in METRICS if c in latest.columns and latest[c].notna().any()]
+    st.dataframe(latest[["id", "study", "status", "created_at", *metrics]], hide_index=True)
+    st.caption(f"{len(frame)} runs stored in `{get_store().path}`. See them all on the Runs page.")

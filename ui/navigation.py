@@ -1,0 +1,38 @@
+"""The dashboard's pages, in the order of the study guide: declared once, used by the router and the home page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+    url_path: str
+    teaches: str
+
+
+PAGES = [
+    PageInfo("pages/basics.py", "Network basics", "🧠", "basics",
+             "Activation functions and their derivatives, vanishing gradients with depth, a forward and backward pass "
+             "checked against autograd, and why a hidden nonlinear layer separates xor and circles."),
+    PageInfo("pages/regression.py", "Regression", "📈", "regression",
+             "Linear regression from scratch (randn/zeros, requires_grad, the manual step, clearing gradients) beside "
+             "nn.Linear and the closed form; multivariate weights; polynomial regression with a degree slider."),
+    PageInfo("pages/classification.py", "Classification", "🔢", "classification",
+             "Softmax regression and an MLP on digits or MNIST: curves, confusion matrix, misclassified images, "
+             "saving and loading a model."),
+    PageInfo("pages/capacity.py", "Capacity", "📐", "capacity",
+             "Under- and overfitting with polynomial degree, width against depth at a matched parameter budget, "
+             "universal approximation with one hidden layer."),
+    PageInfo("pages/data_strategies.py", "Data strategies", "🗂️", "data-strategies",
+             "Learning curves, data augmentation, a validation set for model selection, K-fold cross-validation and "
+             "early stopping."),
+    PageInfo("pages/regularization.py", "Regularization", "🧲", "regularization",
+             "L2, L1 and weight decay on a high-dimensional regression; dropout and why inverted dropout equals the "
+             "classic test-time scaling in expectation."),
+    PageInfo("pages/runs.py", "Runs", "🗃️", "runs",
+             "Every stored run: filter, sort, compare curves side by side, export and import result tables."),
+]

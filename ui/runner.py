@@ -1,0 +1,104 @@
+"""Running studies from a page: validation messages, a progress bar, caching and the store.
+
+Pages call `run(study_id, values)`: a bad combination shows a clear message (never a
+traceback) and returns None; a config already trained in this server process comes back from
+the cache at once; a new one trains with a progress bar and lands in the store.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Any, Mapping
+
+import streamlit as st
+
+from core.data import DataUnavailable
+from core.store import Store, to_json
+from core.studies import RunResult, check_run, config_dict, get_study, run_study
+
+CACHE_SIZE = 256
+
+
+@st.cache_resource
+def get_store() -> Store:
+    """The results store this dashboard writes to ($OVERFIT_LAB_DB, else ./overfit_lab.db)."""
+    return Store(os.environ.get("OVERFIT_LAB_DB") or None)
+
+
+class _ResultCache:
+    """A small LRU of finished runs shared by every session of this server."""
+
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: str) -> list[RunResult] | None:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key: str, value: list[RunResult]) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+@st.cache_resource
+def _cache() -> _ResultCache:
+    return _ResultCache(CACHE_SIZE)
+
+
+def validate(study_id: str, values: Mapping[str, Any], folds: int | None = None):
+    """The validated config, or None after showing what is wrong."""
+    study = get_study(study_id)
+    try:
+        cfg = study.config(values)
+        check_run(cfg, folds)
+    except ValueError as exc:
+        st.error(f"Cannot run {study.title.lower()}: {exc}", icon="⚠️")
+        return None
+    return cfg
+
+
+def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, label: str | None = None,
+        store: bool = True) -> list[RunResult] | None:
+    """Train (or fetch from cache) the runs of a study config; None after showing an error message."""
+    study = get_study(study_id)
+    cfg = validate(study_id, values, folds)
+    if cfg is None:
+        return None
+    key = to_json([study_id, config_dict(cfg), folds], sort_keys=True)
+    cached = _cache().get(key)
+    if cached is not None:
+        return cached
+    text = f"Training {label or study.title.lower()}…"
+    bar = st.progress(0.0, text=text)
+    try:
+        results = run_study(
+            study, cfg, folds=folds, store=get_store() if store else None,
+            progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=f"{text} {t}"),
+        )
+    except DataUnavailable as exc:
+        st.error(str(exc), icon="📦")
+        return None
+    except ValueError as exc:  # a rule only the data can check, e.g. too few examples for the folds
+        st.error(f"Cannot run {study.title.lower()}: {exc}", icon="⚠️")
+        return None
+    finally:
+        bar.empty()
+    _cache().put(key, results)
+    return results
+
+
+def warn_if_diverged(results: list[RunResult] | None, what: str = "this run") -> bool:
+    """Show a message when a run diverged; True if any did."""
+    if results and any(r.status == "diverged" for r in results):
+        st.warning(f"{what.capitalize()} diverged: the loss became NaN or infinite, so training stopped. "
+                   "Lower the learning rate (or the penalty strength) and try again.", icon="📉")
+        return True
+    return False

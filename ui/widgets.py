@@ -1,0 +1,89 @@
+"""Widgets built from study parameters, their state kept in the URL.
+
+A slider's range, default and help come from the `Param` a study declared, so the page, the
+CLI and `python -m core studies` never disagree. Every widget is bound to a URL query parameter
+of the same name (`bind="query-params"`), so a copied link reproduces the view.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import streamlit as st
+
+from core.params import Param
+from core.studies import Study, get_study
+
+
+def log_options(low: float, high: float, per_decade: int = 3, integer: bool = False, with_zero: bool = False) -> list:
+    """Values evenly spaced on a log scale from low to high (1, 2, 5 per decade by default), optionally 0 first."""
+    mantissas = {1: [1], 2: [1, 3], 3: [1, 2, 5], 4: [1, 2, 3, 5]}.get(per_decade, [1, 2, 5])
+    values = []
+    for exp in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1):
+        for m in mantissas:
+            v = m * 10.0**exp
+            if low - 1e-12 <= v <= high + 1e-12:
+                values.append(int(round(v)) if integer else float(f"{v:.6g}"))
+    values = sorted(set(values))
+    return ([0 if integer else 0.0] if with_zero else []) + values
+
+
+def param_input(
+    param: Param | str,
+    *,
+    study: Study | str | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    options: Sequence[Any] | None = None,
+    default: Any = None,
+    key: str | None = None,
+    label: str | None = None,
+    help: str | None = None,
+    step: float | None = None,
+    container: Any = None,
+    disabled: bool = False,
+) -> Any:
+    """One widget for a parameter: a checkbox, a select box, a log or linear slider.
+
+    `low`/`high` narrow the declared range for the page; `options` gives explicit slider stops.
+    The widget's key (default: the parameter name) is also its URL query parameter.
+    """
+    if isinstance(param, str):
+        if study is None:
+            raise ValueError("param_input: give a Param, or a name with its study")
+        param = (get_study(study) if isinstance(study, str) else study).param(param)
+    where = container or st
+    key = key or param.name
+    label = label or param.name.replace("_", " ")
+    help = help or param.help
+    value = param.default if default is None else default
+    common = dict(key=key, help=help, disabled=disabled, bind="query-params")
+    if param.kind is bool:
+        return where.toggle(label, value=bool(value), **common)
+    if param.choices is not None:
+        choices = list(options or param.choices)
+        return where.selectbox(label, choices, index=choices.index(value) if value in choices else 0, **common)
+    lo = param.low if low is None else max(low, param.low)
+    hi = param.high if high is None else min(high, param.high)
+    if options is None and param.log:
+        options = log_options(max(lo, 10.0 ** np.floor(np.log10(hi)) * 1e-4) if lo <= 0 else lo, hi,
+                              integer=param.kind is int, with_zero=lo <= 0)
+    if options is not None:
+        options = list(options)
+        if value not in options:
+            options = sorted(set(options) | {value})
+        return where.select_slider(label, options=options, value=value, format_func=_fmt, **common)
+    if param.kind is int:
+        return where.slider(label, int(lo), int(hi), int(value), step=int(step or 1), **common)
+    return where.slider(label, float(lo), float(hi), float(value), step=float(step or (hi - lo) / 100), format="%g", **common)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
+def controls(study: Study | str, names: Sequence[str], container: Any = None, **ranges: dict[str, Any]) -> dict[str, Any]:
+    """Widgets for several parameters of a study; `ranges` maps a name to param_input keyword arguments."""
+    study = get_study(study) if isinstance(study, str) else study
+    return {name: param_input(study.param(name), container=container, **ranges.get(name, {})) for name in names}
