@@ -18,6 +18,7 @@ from .data import DataUnavailable
 from .metrics import METRICS
 from .store import Store, runs_frame
 from .studies import STUDIES, get_study, run_study
+from .sweeps import BACKENDS
 from .tables import FORMATS, ImportRefused, export_runs, format_table, import_file
 
 TEXT_FORMATS = ("table", "csv", "json", "markdown")
@@ -46,6 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="set a parameter; repeatable")
     p.add_argument("--seed", type=int, help="random seed (same as --set seed=N)")
     p.add_argument("--folds", type=int, help="K-fold cross-validation: one run per fold, val_loss on the held-out fold")
+    p.add_argument("--format", choices=TEXT_FORMATS, default="table")
+    p.add_argument("--no-store", action="store_true", help="print the result without storing it")
+
+    p = sub.add_parser("sweep", parents=[db], help="sweep parameters over a grid, crossed with folds and seeds")
+    p.add_argument("study", help="study id (see `studies`)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fix a parameter; repeatable")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="sweep a parameter over a list, or a range low:high:steps[:log]; repeat to cross several")
+    p.add_argument("--seed", type=int, help="first seed")
+    p.add_argument("--seeds", type=int, default=1, help="number of seeds per point (seed, seed+1, ...)")
+    p.add_argument("--folds", type=int, help="K-fold cross-validation at every point; val_loss is the held-out fold's")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help="auto batches models where it can, else serial")
+    p.add_argument("--scheduler", help="Dask scheduler address for --backend dask (default: $OVERFIT_LAB_DASK, else a local cluster)")
+    p.add_argument("--workers", type=int, help="worker processes for --backend processes or a local Dask cluster")
     p.add_argument("--format", choices=TEXT_FORMATS, default="table")
     p.add_argument("--no-store", action="store_true", help="print the result without storing it")
 
@@ -133,7 +148,7 @@ def cmd_run(args) -> int:
     return 0
 
 
-def print_runs(records: list[dict[str, Any]], fmt: str) -> None:
+def print_runs(records: list[dict[str, Any]], fmt: str, show: Sequence[str] = ()) -> None:
     """Runs as JSON (a list of {config, metrics, status}) or as a table of the runs' columns."""
     if fmt == "json":
         from .store import to_json
@@ -143,8 +158,31 @@ def print_runs(records: list[dict[str, Any]], fmt: str) -> None:
     frame = runs_frame(records)
     if fmt == "table":  # the terminal gets the metrics; csv, json and markdown carry the full config
         metrics = [c for c in frame.columns if c in METRICS]
-        frame = frame[["id", "study", "status", "seed", "fold", *metrics]].dropna(axis=1, how="all")
+        frame = frame[["id", "study", "status", "seed", "fold", *show, *metrics]].dropna(axis=1, how="all")
     print(format_table(frame, fmt), end="" if fmt in ("csv", "markdown") else "\n")
+
+
+def cmd_sweep(args) -> int:
+    from .sweeps import SweepSpec, describe, parse_axis, run_sweep
+
+    study = get_study(args.study)
+    base = study.parse(args.set)
+    if args.seed is not None:
+        base["seed"] = args.seed
+    spec = SweepSpec(study.id, base, tuple(parse_axis(study, g) for g in args.grid), args.folds, args.seeds)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers: {args.workers} is not allowed; expected an int >= 1")
+    store = None if args.no_store else Store(args.db)
+    bar, progress = progress_bar()
+    print(describe(spec), file=sys.stderr)
+    try:
+        result = run_sweep(spec, store=store, backend=args.backend, scheduler=args.scheduler, workers=args.workers, progress=progress)
+    finally:
+        bar.close()
+    sweep = f"sweep {result.sweep_id}: " if result.sweep_id else ""
+    print(f"{sweep}{len(result.results)} runs with the {result.backend} backend in {result.seconds:.1f} s", file=sys.stderr)
+    print_runs([r.to_record() for r in result.results], args.format, show=[a.name for a in spec.axes])
+    return 0
 
 
 def cmd_runs(args) -> int:
@@ -185,4 +223,4 @@ def cmd_import(args) -> int:
     return 0
 
 
-COMMANDS = {"studies": cmd_studies, "run": cmd_run, "runs": cmd_runs, "export": cmd_export, "import": cmd_import}
+COMMANDS = {"studies": cmd_studies, "run": cmd_run, "sweep": cmd_sweep, "runs": cmd_runs, "export": cmd_export, "import": cmd_import}

@@ -1,0 +1,319 @@
+"""Parameter sweeps: a grid of values crossed with folds and seeds, each point one stored run.
+
+Sweeping is a loop *around* runs (as in scikit-learn's `validation_curve`): the grid and the
+backends live here, training stays in the one loop. Backends:
+
+- serial    — one run after another in this process;
+- batched   — models that differ only in numbers train together as one computation (core.batched);
+- processes — points in parallel worker processes (joblib), one thread each;
+- dask      — points on a Dask cluster (`scheduler` address, $OVERFIT_LAB_DASK, or a LocalCluster).
+
+Workers return finished runs and this process stores each as it arrives, so a cancelled or
+interrupted sweep keeps every finished run, and remote workers need no access to the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from .params import Param
+from .studies import RunResult, Study, check_run, get_study, run_study
+
+BACKENDS = ("auto", "serial", "batched", "processes", "dask")
+MAX_POINTS = 5000
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept parameter and the values it takes."""
+
+    name: str
+    values: tuple
+    spacing: str = "list"  # 'list', 'linear' or 'log': how the values were made (charts use a log axis for 'log')
+
+
+def grid_values(param: Param, low: float, high: float, steps: int, spacing: str = "linear") -> list:
+    """`steps` values of a numeric parameter from low to high, evenly spaced on a linear or log scale."""
+    if param.kind not in (int, float):
+        raise ValueError(f"{param.name}: only numeric parameters take a range; give a list of values instead")
+    if not 1 <= steps <= 200:
+        raise ValueError(f"{param.name}: steps {steps} is not allowed; expected an int in [1, 200]")
+    if spacing not in ("linear", "log"):
+        raise ValueError(f"{param.name}: spacing {spacing!r} is not allowed; expected linear or log")
+    low, high = param.validate(low), param.validate(high)
+    if low > high:
+        raise ValueError(f"{param.name}: the range {low:g}..{high:g} is empty (min is above max)")
+    if spacing == "log":
+        if low <= 0:
+            raise ValueError(f"{param.name}: a log-spaced range must start above 0, got {low:g}")
+        raw = np.geomspace(low, high, steps)
+    else:
+        raw = np.linspace(low, high, steps)
+    if param.kind is int:
+        values = sorted({int(round(v)) for v in raw})
+    else:
+        values = [float(f"{v:.6g}") for v in raw]
+    return [param.validate(v) for v in values]
+
+
+def parse_axis(study: Study, text: str) -> Axis:
+    """`key=v1,v2,...` (a list) or `key=low:high:steps[:log]` (a range) into a validated Axis."""
+    if "=" not in text:
+        raise ValueError(f"--grid {text!r}: expected key=v1,v2,... or key=low:high:steps[:log]")
+    name, spec = (part.strip() for part in text.split("=", 1))
+    param = study.param(name)
+    if ":" in spec:
+        parts = spec.split(":")
+        if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "linear")):
+            raise ValueError(f"--grid {name}: a range is low:high:steps or low:high:steps:log")
+        try:
+            steps = int(parts[2])
+        except ValueError:
+            raise ValueError(f"--grid {name}: steps {parts[2]!r} is not a whole number") from None
+        spacing = parts[3] if len(parts) == 4 else "linear"
+        return Axis(name, tuple(grid_values(param, param.parse(parts[0]), param.parse(parts[1]), steps, spacing)), spacing)
+    values = [param.parse(v) for v in spec.split(",") if v.strip()]
+    if not values:
+        raise ValueError(f"--grid {name}: no values given")
+    return Axis(name, tuple(dict.fromkeys(values)), "list")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What to sweep: a study, fixed values, axes crossed with each other, K folds and N seeds."""
+
+    study: str
+    base: dict[str, Any] = field(default_factory=dict)
+    axes: tuple[Axis, ...] = ()
+    folds: int | None = None
+    seeds: int = 1
+
+    def __post_init__(self) -> None:
+        study = get_study(self.study)
+        names = [a.name for a in self.axes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"grid: a parameter is swept twice ({', '.join(names)})")
+        if "seed" in names and self.seeds > 1:
+            raise ValueError("seeds: sweep either the seed parameter or --seeds, not both")
+        if not 1 <= self.seeds <= 100:
+            raise ValueError(f"seeds: {self.seeds} is not allowed; expected an int in [1, 100]")
+        for axis in self.axes:
+            param = study.param(axis.name)
+            if not axis.values:
+                raise ValueError(f"grid {axis.name}: no values")
+            for v in axis.values:
+                param.validate(v)
+        if self.n_runs > MAX_POINTS:
+            raise ValueError(f"grid: {self.n_runs} runs is over the limit of {MAX_POINTS}; use fewer values, folds or seeds")
+        for cfg in self.configs():  # every point must be a valid config before anything trains
+            check_run(cfg, self.folds)
+
+    @property
+    def n_runs(self) -> int:
+        return math.prod(len(a.values) for a in self.axes) * self.seeds * (self.folds or 1)
+
+    def configs(self) -> list[Any]:
+        """Every crossed config (grid × seeds), validated; folds are applied when each config runs."""
+        study = get_study(self.study)
+        base = study.config(self.base)
+        out = []
+        for combo in itertools.product(*(a.values for a in self.axes)):
+            for s in range(self.seeds):
+                values = dict(zip((a.name for a in self.axes), combo))
+                if self.seeds > 1:
+                    values["seed"] = base.seed + s
+                out.append(study.config({**dataclasses.asdict(base), **values}))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"study": self.study, "base": self.base, "folds": self.folds, "seeds": self.seeds,
+                "grid": {a.name: list(a.values) for a in self.axes}, "spacing": {a.name: a.spacing for a in self.axes}}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SweepSpec":
+        spacing = d.get("spacing", {})
+        axes = tuple(Axis(k, tuple(v), spacing.get(k, "list")) for k, v in d.get("grid", {}).items())
+        return cls(d["study"], dict(d.get("base", {})), axes, d.get("folds"), int(d.get("seeds", 1)))
+
+
+@dataclass
+class SweepResult:
+    sweep_id: str | None
+    results: list[RunResult]
+    backend: str
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+def choose_backend(spec: SweepSpec, backend: str = "auto") -> tuple[str, str]:
+    """The backend to use and why: 'auto' batches where the points allow it, else runs them one by one."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: {backend!r} is not allowed; expected one of {'|'.join(BACKENDS)}")
+    if backend in ("serial", "processes", "dask"):
+        return backend, "asked for"
+    ok, reason = _can_batch(spec)
+    if backend == "batched" and not ok:
+        raise ValueError(f"backend: batched training does not apply here: {reason}")
+    if ok and spec.n_runs > 1:
+        return "batched", reason
+    return "serial", reason if not ok else "a single run"
+
+
+def _can_batch(spec: SweepSpec) -> tuple[bool, str]:
+    try:
+        from .batched import can_batch
+    except ImportError:
+        return False, "batched training is not available in this build"
+    return can_batch(get_study(spec.study), spec.configs(), folds=spec.folds)
+
+
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    store=None,
+    backend: str = "auto",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    sweep_id: str | None = None,
+) -> SweepResult:
+    """Run every point of a sweep, storing each finished run (with the sweep id) as it arrives.
+
+    `progress(fraction, text)` after each finished run (and during serial runs' epochs);
+    `should_stop()` cancels: finished runs are kept, nothing new starts.
+    """
+    started = time.perf_counter()
+    chosen, _ = choose_backend(spec, backend)
+    if store is not None and sweep_id is None:
+        sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
+    total = spec.n_runs
+    results: list[RunResult] = []
+    stop = should_stop or (lambda: False)
+
+    def finished(result: RunResult) -> None:
+        if store is not None and result.status != "cancelled":
+            result.run_id = store.save_run(result, sweep_id=sweep_id)
+        results.append(result)
+        if progress:
+            progress(len(results) / total, f"{len(results)}/{total} runs")
+
+    runner = {"serial": _serial, "batched": _batched, "processes": _processes, "dask": _dask}[chosen]
+    kwargs = {"scheduler": scheduler} if chosen == "dask" else {}
+    if chosen in ("processes", "dask"):
+        kwargs["workers"] = workers
+    runner(spec, finished, stop, progress, **kwargs)
+    cancelled = stop() or any(r.status == "cancelled" for r in results)
+    return SweepResult(sweep_id, results, chosen, cancelled, time.perf_counter() - started)
+
+
+# --- backends --------------------------------------------------------------------------------------
+
+
+def _serial(spec: SweepSpec, finished, stop, progress) -> None:
+    study = get_study(spec.study)
+    total, per = spec.n_runs, spec.folds or 1
+    for i, cfg in enumerate(spec.configs()):
+        if stop():
+            return
+        within = None
+        if progress:  # epoch-level progress inside the point, so long runs still move the bar
+            within = lambda f, text, done=i * per: progress((done + f * per) / total, f"{done}/{total} runs, {text}")  # noqa: E731
+        for result in run_study(study, cfg, folds=spec.folds, should_stop=stop, progress=within):
+            finished(result)
+            if result.status == "cancelled":
+                return
+
+
+def _batched(spec: SweepSpec, finished, stop, progress) -> None:
+    from .batched import train_batched
+
+    if stop():
+        return
+    for result in train_batched(get_study(spec.study), spec.configs(), folds=spec.folds, should_stop=stop,
+                                progress=progress):
+        finished(result)
+
+
+def _points(spec: SweepSpec) -> list[tuple[str, dict[str, Any], int | None, int | None]]:
+    folds = list(range(spec.folds)) if spec.folds else [None]
+    return [(spec.study, dataclasses.asdict(cfg), fold, spec.folds) for cfg in spec.configs() for fold in folds]
+
+
+def run_point(study_id: str, config: dict[str, Any], fold: int | None, folds: int | None) -> RunResult:
+    """Train one sweep point (a config and a fold) — the unit of work sent to processes and Dask workers."""
+    import torch
+
+    from .studies import run_one
+
+    torch.set_num_threads(1)  # one thread per worker: workers do not fight over cores
+    study = get_study(study_id)
+    cfg = study.config(config)
+    result = run_one(study, cfg, study.data(cfg), fold=fold, folds=folds)
+    result.model = None  # models stay on the worker; the store needs the numbers only
+    return result
+
+
+def _processes(spec: SweepSpec, finished, stop, progress, workers: int | None = None) -> None:
+    from joblib import Parallel, delayed
+
+    n_jobs = workers or max(1, (os.cpu_count() or 1))
+    points = _points(spec)
+    # return_as="generator_unordered" hands back each run as soon as it is done, so it is stored at once
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", backend="loky")
+    for result in parallel(delayed(run_point)(*p) for p in points):
+        finished(result)
+        if stop():
+            break  # leaving the generator cancels the points not yet started
+
+
+def dask_client(scheduler: str | None = None, workers: int | None = None):
+    """A Dask client: the given scheduler, else $OVERFIT_LAB_DASK, else a LocalCluster with one thread per worker."""
+    from dask.distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get("OVERFIT_LAB_DASK")
+    if address:
+        return Client(address, timeout="10s"), None
+    cluster = LocalCluster(n_workers=workers or max(1, os.cpu_count() or 1), threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def _dask(spec: SweepSpec, finished, stop, progress, scheduler: str | None = None, workers: int | None = None) -> None:
+    from dask.distributed import as_completed
+
+    client, cluster = dask_client(scheduler, workers)
+    try:
+        futures = [client.submit(run_point, *p, pure=False) for p in _points(spec)]
+        for future in as_completed(futures):
+            finished(future.result())
+            if stop():
+                client.cancel(futures)
+                break
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def sweep_frame(results: Sequence[RunResult]) -> "Any":
+    """The runs of a sweep as the store's runs table (a row per run)."""
+    from .store import runs_frame
+
+    return runs_frame([{**r.to_record(), "id": r.run_id} for r in results])
+
+
+def describe(spec: SweepSpec) -> str:
+    """One line: what the sweep crosses."""
+    axes = " × ".join(f"{a.name} ({len(a.values)})" for a in spec.axes) or "no grid"
+    extra = (f" × {spec.folds} folds" if spec.folds else "") + (f" × {spec.seeds} seeds" if spec.seeds > 1 else "")
+    return f"{spec.study}: {axes}{extra} = {spec.n_runs} runs"
+
