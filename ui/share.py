@@ -1,0 +1,67 @@
+"""Sharing from a page: a link that reproduces the view, download buttons for a runs table, import."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from core.tables import FORMATS, ImportRefused, export_runs, import_bytes
+from ui.runner import get_store
+
+MIME = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet", "markdown": "text/markdown"}
+SUFFIX = {"csv": "csv", "json": "json", "parquet": "parquet", "markdown": "md"}
+
+
+def current_link() -> str:
+    """This page's address with every URL-bound widget value: paste it to reproduce the view."""
+    base = (st.context.url or "").split("?", 1)[0]
+    pairs: list[tuple[str, str]] = []
+    for key in st.query_params.keys():
+        for value in st.query_params.get_all(key):
+            pairs.append((key, value))
+    return base + ("?" + urlencode(pairs) if pairs else "")
+
+
+def copy_link(container: Any = None) -> None:
+    """Show the link to this exact view, with a copy button."""
+    where = container or st
+    where.caption("Link to this view (widget values are in the URL):")
+    where.code(current_link(), language=None)
+
+
+def download_buttons(ids: Sequence[int], stem: str = "overfit-lab-runs", container: Any = None) -> None:
+    """One download button per export format for the given runs (full configs; JSON adds histories)."""
+    where = container or st
+    if not ids:
+        where.caption("No runs to download.")
+        return
+    store = get_store()
+    cols = where.columns(len(FORMATS))
+    for col, fmt in zip(cols, FORMATS):
+        records = store.records(list(ids), with_history=fmt == "json")
+        col.download_button(f"⬇ {fmt}", export_runs(records, fmt), file_name=f"{stem}.{SUFFIX[fmt]}", mime=MIME[fmt],
+                            key=f"download.{stem}.{fmt}", on_click="ignore")
+
+
+def import_box(container: Any = None) -> list[int]:
+    """An uploader that imports an exported table into the store; returns the ids added (empty if refused)."""
+    where = container or st
+    upload = where.file_uploader("Import runs (csv, json, parquet or md from an Overfit Lab export)",
+                                 type=["csv", "json", "parquet", "md"], key="import.file")
+    if upload is None:
+        return []
+    done_key = f"import.done.{upload.file_id}"
+    if done_key in st.session_state:  # the same upload survives reruns: import it once
+        where.success(st.session_state[done_key][1])
+        return st.session_state[done_key][0]
+    try:
+        report = import_bytes(get_store(), upload.getvalue(), upload.name)
+    except ImportRefused as exc:
+        where.error(f"Import refused, nothing was stored: {exc}")
+        return []
+    message = f"Imported {len(report.added)} runs from {upload.name}" + (f" ({report.skipped} were already stored)" if report.skipped else "")
+    st.session_state[done_key] = (report.added, message)
+    where.success(message)
+    return report.added
