@@ -77,9 +77,10 @@ def group_history(history: pd.DataFrame, runs: pd.DataFrame, by: str, y: str = "
     return grouped
 
 
-def summary_by(runs: pd.DataFrame, by: str, metrics: Sequence[str]) -> pd.DataFrame:
-    """Mean ± std of metrics per value of `by` (folds and seeds pooled), with the number of runs."""
-    metrics = [m for m in metrics if m in runs.columns]
+def summary_by(runs: pd.DataFrame, by: str | Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
+    """Mean ± std of metrics per value of `by` (one column or several; folds and seeds pooled), with the number of runs."""
+    by = [by] if isinstance(by, str) else list(by)
+    metrics = [m for m in metrics if m in runs.columns and m not in by]
     table = runs.groupby(by)[metrics].agg(["mean", "std"])
     table.columns = [f"{m} {stat}" for m, stat in table.columns]
     table.insert(0, "runs", runs.groupby(by).size())

@@ -33,6 +33,10 @@ PAGES = [
     PageInfo("pages/regularization.py", "Regularization", "🧲", "regularization",
              "L2, L1 and weight decay on a high-dimensional regression; dropout and why inverted dropout equals the "
              "classic test-time scaling in expectation."),
+    PageInfo("pages/sweeps.py", "Sweeps", "🧪", "sweeps",
+             "Sweep parameters over ranges with K folds and seeds, batched where possible: validation curves with the "
+             "best value marked; progress, cancel, and nothing lost on refresh."),
     PageInfo("pages/runs.py", "Runs", "🗃️", "runs",
-             "Every stored run: filter, sort, compare curves side by side, export and import result tables."),
+             "Every stored run: filter, sort, compare curves overlaid or side by side, group over folds and seeds, "
+             "re-run, export and import result tables."),
 ]

@@ -65,3 +65,16 @@ def import_box(container: Any = None) -> list[int]:
     st.session_state[done_key] = (report.added, message)
     where.success(message)
     return report.added
+
+
+def link_to(page: str, label: str, icon: str | None = None, query_params: dict[str, str] | None = None) -> None:
+    """A link to another page; outside the dashboard's router (a page run on its own) a plain URL link."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.page_link(page, label=label, icon=icon, query_params=query_params)
+    except StreamlitAPIException:
+        from ui.navigation import PAGES
+
+        url = next((p.url_path for p in PAGES if p.path == page), page)
+        st.markdown(f"[{label}](/{url}{'?' + urlencode(query_params) if query_params else ''})")

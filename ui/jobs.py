@@ -1,0 +1,81 @@
+"""Sweeps that outlive a page view: each runs in a background thread of the server.
+
+A browser refresh, a second tab or another page does not stop a sweep; the page finds it again
+by its id in the URL. Every finished run is already in the store, so nothing finished is lost,
+and cancel stops after the run in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from core.sweeps import SweepSpec, choose_backend, run_sweep
+from ui.runner import get_store
+
+
+@dataclass
+class Job:
+    sweep_id: str
+    spec: SweepSpec
+    backend: str
+    total: int
+    fraction: float = 0.0
+    text: str = "starting"
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    error: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def running(self) -> bool:
+        return self.finished is None
+
+    @property
+    def done(self) -> int:
+        """Runs stored so far (read from the store, so it is right even after a refresh)."""
+        return int(get_store().runs(sweep_id=self.sweep_id).shape[0])
+
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far, or None before there is a pace."""
+        if self.fraction <= 0 or not self.running:
+            return None
+        elapsed = time.time() - self.started
+        return elapsed * (1 - self.fraction) / self.fraction
+
+
+@st.cache_resource
+def _jobs() -> dict[str, Job]:
+    return {}
+
+
+def start(spec: SweepSpec, backend: str = "auto", scheduler: str | None = None) -> Job:
+    """Create the sweep in the store and start training it in a background thread."""
+    chosen, _ = choose_backend(spec, backend)
+    store = get_store()
+    sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
+    job = Job(sweep_id, spec, chosen, spec.n_runs)
+
+    def progress(fraction: float, text: str) -> None:
+        job.fraction, job.text = fraction, text
+
+    def work() -> None:
+        try:
+            run_sweep(spec, store=store, backend=chosen, scheduler=scheduler, progress=progress,
+                      should_stop=job.cancel.is_set, sweep_id=sweep_id)
+        except Exception as exc:  # shown on the page; finished runs are already stored
+            job.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.time()
+
+    _jobs()[sweep_id] = job
+    threading.Thread(target=work, name=f"sweep-{sweep_id}", daemon=True).start()
+    return job
+
+
+def get(sweep_id: str) -> Job | None:
+    """The job of a sweep started by this server process, if any."""
+    return _jobs().get(sweep_id)
