@@ -124,7 +124,7 @@ class Param:
 def _fmt(x: float | None) -> str:
     if x is None:
         return "-inf"
-    return f"{x:g}"
+    return f"{x:.12g}"  # all digits of e.g. 2**31 - 1: the printed bound is the enforced one
 
 
 @dataclass(frozen=True)
