@@ -73,7 +73,7 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, l
     if cfg is None:
         return None
     key = to_json([study_id, config_dict(cfg), folds], sort_keys=True)
-    cached = _cache().get(key)
+    cached = _cache().get(key) if os.environ.get("OVERFIT_LAB_RESULT_CACHE", "1") != "0" else None
     if cached is not None:
         return cached
     text = f"Training {label or study.title.lower()}…"
