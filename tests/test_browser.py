@@ -7,16 +7,13 @@ Skipped, with the reason, where Chromium or Playwright is missing (.ci/run insta
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from ui.serve import BROWSER_ARGS, wait_finished
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -27,15 +24,8 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright i
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def seed_store(db: Path) -> str:
     """A few stored runs and one finished sweep, so the Runs and Sweeps pages have something to draw."""
-    sys.path.insert(0, str(ROOT))
     from core.store import Store
     from core.studies import get_study, run_study
     from core.sweeps import Axis, SweepSpec, run_sweep
@@ -49,48 +39,23 @@ def seed_store(db: Path) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser")
-    db = tmp / "runs.db"
+    from ui.serve import dashboard
+
+    db = tmp_path_factory.mktemp("browser") / "runs.db"
     sweep_id = seed_store(db)
-    port = free_port()
-    env = {**os.environ, "OVERFIT_LAB_DB": str(db), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start: {proc.stdout.read()[-2000:]}")
-    yield url, sweep_id
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with dashboard({"OVERFIT_LAB_DB": str(db)}) as url:
+        yield url, sweep_id
 
 
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
-        )
+        b = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         yield b
         b.close()
 
 
 def page_urls(sweep_id: str) -> list[tuple[str, str]]:
-    sys.path.insert(0, str(ROOT))
     from ui.navigation import PAGES
 
     urls = [("home", "")]
@@ -98,13 +63,6 @@ def page_urls(sweep_id: str) -> list[tuple[str, str]]:
         query = f"?sweep.id={sweep_id}" if p.url_path == "sweeps" else ""
         urls.append((p.url_path, p.url_path + query))
     return urls
-
-
-def wait_finished(page) -> None:
-    """Wait until Streamlit has run the script to the end (after it started at all)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_selector("h1, [data-testid='stException']", timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=PAGE_TIMEOUT_MS)
 
 
 def test_every_page_renders_its_charts(server, browser):
