@@ -26,6 +26,15 @@ def data_dir() -> Path:
     return Path(os.environ.get("OVERFIT_LAB_DATA", "data")).expanduser()
 
 
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def mnist_available(root: str | Path | None = None) -> bool:
+    """Whether the four MNIST files are on disk in `root` (default: the data folder), so loading needs no download."""
+    raw = Path(root or data_dir()) / "MNIST" / "raw"
+    return all((raw / name).exists() for name in MNIST_FILES)
+
+
 @lru_cache(maxsize=4)
 def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     digits = load_digits()
