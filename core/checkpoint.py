@@ -84,3 +84,17 @@ def load(path: str | Path, data: DataBundle | None = None) -> tuple[nn.Module, s
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     return rebuild(path.read_bytes(), data)
+
+
+def evaluate_saved(blob: bytes) -> tuple[dict[str, float], str, dict[str, Any]]:
+    """Rebuild a saved model and score it on the test split of the data its config names: (metrics, study id, config).
+
+    Raises CheckpointError for a file that is not a model, DataUnavailable when that data cannot be loaded.
+    """
+    from .studies import STUDIES
+    from .training import evaluate
+
+    model, study_id, config = rebuild(blob)
+    study = STUDIES[study_id]
+    data = study.data(study.config({k: v for k, v in config.items() if k not in {"fold", "folds"}}))
+    return evaluate(model, data.test, data.task), study_id, config
