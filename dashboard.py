@@ -6,9 +6,16 @@ latest stored runs.
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
+import torch
 
 from ui.navigation import PAGES
+
+# The models here are tiny: one thread per training run beats two fighting over small matrices, and leaves
+# the other core to concurrent sessions and sweep workers. OVERFIT_LAB_THREADS overrides it.
+torch.set_num_threads(int(os.environ.get("OVERFIT_LAB_THREADS", "1")))
 
 st.set_page_config(page_title="Overfit Lab", page_icon="📉", layout="wide")
 

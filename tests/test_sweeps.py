@@ -1,0 +1,117 @@
+"""Sweeps: grids crossed with folds and seeds, every point stored, backends agree, cancel keeps finished runs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from core.cli import main
+from core.store import Store
+from core.studies import get_study, run_study
+from core.sweeps import Axis, SweepSpec, choose_backend, grid_values, parse_axis, run_sweep
+
+FAST = {"epochs": 5}
+
+
+def test_grid_values_linear_and_log():
+    lr = get_study("polynomial").param("lr")
+    assert grid_values(lr, 0.001, 1.0, 4, "log") == pytest.approx([0.001, 0.01, 0.1, 1.0])
+    degree = get_study("polynomial").param("degree")
+    assert grid_values(degree, 0, 20, 5, "linear") == [0, 5, 10, 15, 20]
+    with pytest.raises(ValueError, match="lr"):
+        grid_values(lr, 0.1, 0.01, 3, "linear")
+
+
+def test_parse_axis_lists_ranges_and_errors():
+    study = get_study("polynomial")
+    assert parse_axis(study, "degree=1,3,20").values == (1, 3, 20)
+    axis = parse_axis(study, "lr=0.001:0.1:3:log")
+    assert axis.spacing == "log" and axis.values == pytest.approx((0.001, 0.01, 0.1))
+    for bad, needle in [("degree=1,99", "degree"), ("nope=1", "nope"), ("degree", "key="), ("lr=1:2", "range")]:
+        with pytest.raises(ValueError, match=needle):
+            parse_axis(study, bad)
+
+
+def test_spec_crosses_grid_seeds_and_folds():
+    spec = SweepSpec("polynomial", FAST, (Axis("degree", (1, 3)), Axis("lr", (0.01, 0.05))), folds=3, seeds=2)
+    assert spec.n_runs == 2 * 2 * 2 * 3
+    configs = spec.configs()
+    assert len(configs) == 8
+    assert {(c.degree, c.lr, c.seed) for c in configs} == {(d, lr, s) for d in (1, 3) for lr in (0.01, 0.05) for s in (0, 1)}
+    with pytest.raises(ValueError, match="seeds"):
+        SweepSpec("polynomial", FAST, (Axis("seed", (1, 2)),), seeds=2)
+
+
+def test_every_point_is_a_stored_run_with_fold_and_seed(tmp_path):
+    store = Store(tmp_path / "s.db")
+    spec = SweepSpec("polynomial", FAST, (Axis("degree", (1, 3)),), folds=2, seeds=2)
+    result = run_sweep(spec, store=store, backend="serial")
+    runs = store.runs(sweep_id=result.sweep_id)
+    assert len(runs) == spec.n_runs == 8
+    assert sorted(zip(runs["degree"], runs["seed"], runs["fold"])) == sorted(
+        (d, s, f) for d in (1, 3) for s in (0, 1) for f in (0, 1))
+    assert runs["val_loss"].notna().all()
+    sweeps = store.sweeps()
+    assert sweeps.loc[0, "settings"]["grid"] == {"degree": [1, 3]} and sweeps.loc[0, "runs"] == 8
+
+
+def test_sweep_point_matches_a_single_run():
+    spec = SweepSpec("polynomial", FAST, (Axis("degree", (2,)),), folds=2)
+    swept = run_sweep(spec, backend="serial").results
+    alone = run_study(get_study("polynomial"), {**FAST, "degree": 2}, folds=2)
+    assert [r.metrics["val_loss"] for r in swept] == [r.metrics["val_loss"] for r in alone]
+
+
+def test_cancel_keeps_finished_runs(tmp_path):
+    store = Store(tmp_path / "s.db")
+    spec = SweepSpec("polynomial", FAST, (Axis("degree", (1, 2, 3, 4, 5)),))
+    done = []
+    result = run_sweep(spec, store=store, backend="serial", progress=lambda f, t: done.append(f),
+                       should_stop=lambda: len(store.runs()) >= 2)
+    assert result.cancelled
+    stored = store.runs(sweep_id=result.sweep_id)
+    assert len(stored) == 2 and (stored["status"] == "ok").all()
+
+
+def test_processes_backend_stores_every_run_with_serial_numbers(tmp_path):
+    store = Store(tmp_path / "s.db")
+    spec = SweepSpec("polynomial", FAST, (Axis("degree", (1, 3)),), folds=2)
+    result = run_sweep(spec, store=store, backend="processes", workers=2)
+    serial = run_sweep(spec, backend="serial")
+    assert len(store.runs(sweep_id=result.sweep_id)) == 4
+    key = lambda r: (r.config["degree"], r.config["fold"])  # noqa: E731
+    assert {key(r): r.metrics["val_loss"] for r in result.results} == pytest.approx({key(r): r.metrics["val_loss"] for r in serial.results})
+
+
+def test_dask_local_cluster_sweep_stores_every_run(tmp_path):
+    pytest.importorskip("dask.distributed")
+    store = Store(tmp_path / "s.db")
+    spec = SweepSpec("polynomial", FAST, (Axis("degree", (1, 3)),), folds=2)
+    result = run_sweep(spec, store=store, backend="dask", workers=2)
+    runs = store.runs(sweep_id=result.sweep_id)
+    assert result.backend == "dask" and len(runs) == 4 and (runs["status"] == "ok").all()
+
+
+def test_backend_choice():
+    spec = SweepSpec("polynomial", FAST, (Axis("degree", (1,)),))
+    assert choose_backend(spec, "serial")[0] == "serial"
+    with pytest.raises(ValueError, match="backend"):
+        choose_backend(spec, "gpu-farm")
+
+
+def test_cli_sweep_json_and_bad_input(tmp_path, capsys):
+    db = str(tmp_path / "c.db")
+    assert main(["sweep", "polynomial", "--set", "epochs=3", "--grid", "degree=1,3", "--folds", "2", "--db", db,
+                 "--backend", "serial", "--format", "json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) == 4 and {r["config"]["degree"] for r in runs} == {1, 3}
+    assert all(set(r) >= {"config", "metrics", "status"} and r["config"]["folds"] == 2 for r in runs)
+    assert all(math.isfinite(r["metrics"]["val_loss"]) for r in runs)
+    before = Store(db).count()
+    for argv in (["--grid", "degree=1,30"], ["--grid", "bogus=1"], ["--grid", "lr=0:1:3:log"], ["--seeds", "0", "--grid", "degree=1"]):
+        assert main(["sweep", "polynomial", "--db", db, *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+    assert Store(db).count() == before
