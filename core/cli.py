@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="set a parameter; repeatable")
     p.add_argument("--seed", type=int, help="random seed (same as --set seed=N)")
     p.add_argument("--folds", type=int, help="K-fold cross-validation: one run per fold, val_loss on the held-out fold")
+    p.add_argument("--fold", type=int, help="with --folds: run only this fold (0-based), e.g. to re-run one stored run")
     p.add_argument("--format", choices=TEXT_FORMATS, default="table")
     p.add_argument("--no-store", action="store_true", help="print the result without storing it")
 
@@ -137,11 +138,11 @@ def cmd_run(args) -> int:
     study, cfg = parse_config(args.study, args.set, args.seed)
     from .studies import check_run
 
-    check_run(cfg, args.folds)
+    check_run(cfg, args.folds, args.fold)
     store = None if args.no_store else Store(args.db)
     bar, progress = progress_bar()
     try:
-        results = run_study(study, cfg, folds=args.folds, progress=progress, store=store)
+        results = run_study(study, cfg, folds=args.folds, fold=args.fold, progress=progress, store=store)
     finally:
         bar.close()
     print_runs([r.to_record() for r in results], args.format)

@@ -121,11 +121,12 @@ rid = st.selectbox("run to re-run", ids, format_func=lambda i: labels.get(i, str
 record = store.records([rid])[0]
 study = get_study(record["study"])
 config = {k: v for k, v in record["config"].items() if k not in ("fold", "folds")}
-folds = record["config"].get("folds")
-cli = f"python -m core run {study.id} " + " ".join(f"--set {k}={v}" for k, v in config.items()) + (f" --folds {folds}" if folds else "")
+folds, fold = record["config"].get("folds"), record["config"].get("fold")
+cli = f"python -m core run {study.id} " + " ".join(f"--set {k}={v}" for k, v in config.items()) + (
+    f" --folds {folds} --fold {fold}" if folds else "")
 st.code(cli, language="bash")
 if st.button("Re-run it here", key="runs.rerun_button"):
-    again = run(study.id, config, folds=folds, label=f"run #{rid} again")
+    again = run(study.id, config, folds=folds, fold=fold, label=f"run #{rid} again")
     if again:
         st.success(f"Stored as run(s) {', '.join(str(r.run_id) for r in again if r.run_id)}; same config and seed give the same numbers.")
 copy_link()

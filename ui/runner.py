@@ -21,10 +21,14 @@ from core.studies import RunResult, check_run, config_dict, get_study, run_study
 CACHE_SIZE = 256
 
 
-@st.cache_resource
 def get_store() -> Store:
     """The results store this dashboard writes to ($OVERFIT_LAB_DB, else ./overfit_lab.db)."""
-    return Store(os.environ.get("OVERFIT_LAB_DB") or None)
+    return _store(os.environ.get("OVERFIT_LAB_DB") or "")
+
+
+@st.cache_resource
+def _store(path: str) -> Store:
+    return Store(path or None)
 
 
 class _ResultCache:
@@ -53,26 +57,26 @@ def _cache() -> _ResultCache:
     return _ResultCache(CACHE_SIZE)
 
 
-def validate(study_id: str, values: Mapping[str, Any], folds: int | None = None):
+def validate(study_id: str, values: Mapping[str, Any], folds: int | None = None, fold: int | None = None):
     """The validated config, or None after showing what is wrong."""
     study = get_study(study_id)
     try:
         cfg = study.config(values)
-        check_run(cfg, folds)
+        check_run(cfg, folds, fold)
     except ValueError as exc:
         st.error(f"Cannot run {study.title.lower()}: {exc}", icon="⚠️")
         return None
     return cfg
 
 
-def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, label: str | None = None,
-        store: bool = True) -> list[RunResult] | None:
+def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, fold: int | None = None,
+        label: str | None = None, store: bool = True) -> list[RunResult] | None:
     """Train (or fetch from cache) the runs of a study config; None after showing an error message."""
     study = get_study(study_id)
-    cfg = validate(study_id, values, folds)
+    cfg = validate(study_id, values, folds, fold)
     if cfg is None:
         return None
-    key = to_json([study_id, config_dict(cfg), folds], sort_keys=True)
+    key = to_json([study_id, config_dict(cfg), folds, fold], sort_keys=True)
     cached = _cache().get(key) if os.environ.get("OVERFIT_LAB_RESULT_CACHE", "1") != "0" else None
     if cached is not None:
         return cached
@@ -80,7 +84,7 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, l
     bar = st.progress(0.0, text=text)
     try:
         results = run_study(
-            study, cfg, folds=folds, store=get_store() if store else None,
+            study, cfg, folds=folds, fold=fold, store=get_store() if store else None,
             progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=f"{text} {t}"),
         )
     except DataUnavailable as exc:

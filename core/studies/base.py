@@ -154,6 +154,7 @@ def run_study(
     config: Config | Mapping[str, Any] | None = None,
     *,
     folds: int | None = None,
+    fold: int | None = None,
     callbacks: Sequence[Callback] = (),
     progress: Callable[[float, str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -162,13 +163,14 @@ def run_study(
 ) -> list[RunResult]:
     """Run a study (each fold and expansion is one run); store finished runs when a store is given.
 
+    With `folds`, every fold is a run, or only fold `fold` when given (to re-run one stored run).
     `progress(fraction, text)` is called after every epoch; `should_stop()` cancels: the run in
     flight ends with status 'cancelled' (not stored) and no further run starts.
     """
     cfg = config if dataclasses.is_dataclass(config) else study.config(config or {})
-    check_run(cfg, folds)
+    check_run(cfg, folds, fold)
     configs = study.expand(cfg) if study.expand else [cfg]
-    fold_list: list[int | None] = list(range(folds)) if folds else [None]
+    fold_list: list[int | None] = ([fold] if fold is not None else list(range(folds))) if folds else [None]
     total = len(configs) * len(fold_list)
     results: list[RunResult] = []
     for cfg_i in configs:
@@ -190,10 +192,12 @@ def run_study(
     return results
 
 
-def check_run(cfg: Config, folds: int | None) -> None:
+def check_run(cfg: Config, folds: int | None, fold: int | None = None) -> None:
     """Rules that involve how a config is run (ValueError naming the parameter)."""
     if folds is not None and not 2 <= folds <= 50:
         raise ValueError(f"folds: {folds} is not allowed; expected an int in [2, 50]")
+    if fold is not None and (folds is None or not 0 <= fold < folds):
+        raise ValueError(f"fold: {fold} is not allowed; expected an int in [0, folds - 1] together with folds")
     if getattr(cfg, "patience", 0) > 0 and getattr(cfg, "val_fraction", 0.0) == 0 and not folds:
         raise ValueError("patience: early stopping watches val_loss, so it needs a validation set: set val_fraction > 0 or use folds")
 
