@@ -40,7 +40,7 @@ def test_concurrent_writers_lose_no_row(isolated_store):
     path = str(isolated_store)
     Store(path)  # create the schema once, as the dashboard does on start
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    barrier = ctx.Barrier(WRITERS * 2)
+    barrier = ctx.Barrier(WRITERS * 2, timeout=60)  # a writer that dies early fails the test instead of hanging it
     procs = [ctx.Process(target=_process_writer, args=(path, f"p{w}", barrier)) for w in range(WRITERS)]
     errors: list[BaseException] = []
 
