@@ -73,7 +73,8 @@ def rebuild(blob: bytes, data: DataBundle | None = None) -> tuple[nn.Module, str
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise CheckpointError(f"the weights do not fit the model the config describes: {str(exc)[:200]}") from None
+        detail = " ".join(str(exc).split())[:200]  # torch's message spans lines; the UI and CLI show one
+        raise CheckpointError(f"the weights do not fit the model the config describes: {detail}") from None
     model.eval()
     return model, study_id, config
 

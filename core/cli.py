@@ -156,6 +156,8 @@ def print_runs(records: list[dict[str, Any]], fmt: str, show: Sequence[str] = ()
 
         print(json.dumps(json.loads(to_json(records)), indent=1))
         return
+    if not records and fmt == "table":
+        return  # the caller has said on stderr that there is nothing
     frame = runs_frame(records)
     if fmt == "table":  # the terminal gets the metrics; csv, json and markdown carry the full config
         metrics = [c for c in frame.columns if c in METRICS]
