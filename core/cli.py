@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -82,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import torch
+
+    # tiny models: one thread beats two fighting over small matrices (OVERFIT_LAB_THREADS overrides)
+    torch.set_num_threads(int(os.environ.get("OVERFIT_LAB_THREADS", "1")))
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ValueError) as exc:  # ImportRefused is a ValueError too

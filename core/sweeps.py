@@ -154,26 +154,53 @@ class SweepResult:
     seconds: float = 0.0
 
 
+# Parameters that change a model's shape, optimizer or batching: runs that differ in one of these cannot share a
+# batched computation, so a sweep over them is batched group by group (every other parameter is just a number).
+STRUCTURAL = ("model", "hidden", "depth", "activation", "batch_norm", "dataset", "degree", "n_features", "function",
+              "budget", "optimizer", "batch_size", "augment", "clear_grad", "l1_mode", "decay_bias")
+
+
+@dataclass
+class BatchGroup:
+    configs: list[Any]
+    batched: bool
+    reason: str
+
+
+def batch_groups(spec: SweepSpec) -> list[BatchGroup]:
+    """The sweep's configs split by model shape; each group says whether it trains as one batched computation."""
+    from .batched import can_batch
+
+    study = get_study(spec.study)
+    groups: dict[tuple, list[Any]] = {}
+    for cfg in spec.configs():
+        values = dataclasses.asdict(cfg)
+        key = tuple((k, values[k]) for k in STRUCTURAL if k in values) + (("dropout_on", values.get("dropout", 0) > 0),)
+        groups.setdefault(key, []).append(cfg)
+    out = []
+    for configs in groups.values():
+        ok, reason = can_batch(study, configs, folds=spec.folds)
+        if ok and len(configs) * (spec.folds or 1) == 1:
+            ok, reason = False, "a single run"
+        out.append(BatchGroup(configs, ok, reason))
+    return out
+
+
 def choose_backend(spec: SweepSpec, backend: str = "auto") -> tuple[str, str]:
-    """The backend to use and why: 'auto' batches where the points allow it, else runs them one by one."""
+    """The backend to use and why: 'auto' batches the groups of models that allow it, else runs one by one."""
     if backend not in BACKENDS:
         raise ValueError(f"backend: {backend!r} is not allowed; expected one of {'|'.join(BACKENDS)}")
     if backend in ("serial", "processes", "dask"):
         return backend, "asked for"
-    ok, reason = _can_batch(spec)
-    if backend == "batched" and not ok:
+    groups = batch_groups(spec)
+    batched = [g for g in groups if g.batched]
+    if backend == "batched" and len(batched) < len(groups):
+        reason = next(g.reason for g in groups if not g.batched)
         raise ValueError(f"backend: batched training does not apply here: {reason}")
-    if ok and spec.n_runs > 1:
-        return "batched", reason
-    return "serial", reason if not ok else "a single run"
-
-
-def _can_batch(spec: SweepSpec) -> tuple[bool, str]:
-    try:
-        from .batched import can_batch
-    except ImportError:
-        return False, "batched training is not available in this build"
-    return can_batch(get_study(spec.study), spec.configs(), folds=spec.folds)
+    if batched:
+        n = sum(len(g.configs) for g in batched) * (spec.folds or 1)
+        return "batched", f"{n} of {spec.n_runs} runs train batched, in {len(batched)} group(s) of one model shape"
+    return "serial", groups[0].reason if groups else "no runs"
 
 
 def run_sweep(
@@ -219,15 +246,15 @@ def run_sweep(
 # --- backends --------------------------------------------------------------------------------------
 
 
-def _serial(spec: SweepSpec, finished, stop, progress) -> None:
+def _serial(spec: SweepSpec, finished, stop, progress, configs: Sequence[Any] | None = None, offset: int = 0) -> None:
     study = get_study(spec.study)
     total, per = spec.n_runs, spec.folds or 1
-    for i, cfg in enumerate(spec.configs()):
+    for i, cfg in enumerate(spec.configs() if configs is None else configs):
         if stop():
             return
         within = None
         if progress:  # epoch-level progress inside the point, so long runs still move the bar
-            within = lambda f, text, done=i * per: progress((done + f * per) / total, f"{done}/{total} runs, {text}")  # noqa: E731
+            within = lambda f, text, done=offset + i * per: progress((done + f * per) / total, f"{done}/{total} runs, {text}")  # noqa: E731
         for result in run_study(study, cfg, folds=spec.folds, should_stop=stop, progress=within):
             finished(result)
             if result.status == "cancelled":
@@ -237,11 +264,19 @@ def _serial(spec: SweepSpec, finished, stop, progress) -> None:
 def _batched(spec: SweepSpec, finished, stop, progress) -> None:
     from .batched import train_batched
 
-    if stop():
-        return
-    for result in train_batched(get_study(spec.study), spec.configs(), folds=spec.folds, should_stop=stop,
-                                progress=progress):
-        finished(result)
+    study = get_study(spec.study)
+    total, done = spec.n_runs, 0
+    for group in batch_groups(spec):
+        if stop():
+            return
+        n = len(group.configs) * (spec.folds or 1)
+        if group.batched:
+            part = (lambda f, text, done=done, n=n: progress((done + f * n) / total, text)) if progress else None
+            for result in train_batched(study, group.configs, folds=spec.folds, should_stop=stop, progress=part):
+                finished(result)
+        else:
+            _serial(spec, finished, stop, progress, configs=group.configs, offset=done)
+        done += n
 
 
 def _points(spec: SweepSpec) -> list[tuple[str, dict[str, Any], int | None, int | None]]:
