@@ -115,3 +115,24 @@ def test_cli_sweep_json_and_bad_input(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("error:") and len(err.strip().splitlines()) == 1
     assert Store(db).count() == before
+
+
+def test_auto_batches_group_by_group_and_matches_serial():
+    """A sweep over widths crosses two model shapes: each shape trains as one batched group, with serial's numbers."""
+    base = {"dataset": "moons", "n_train": 120, "n_test": 60, "epochs": 4, "hidden": 8, "activation": "tanh"}
+    spec = SweepSpec("classification", base, (Axis("hidden", (4, 8)), Axis("weight_decay", (0.0, 0.01))), folds=2)
+    backend, why = choose_backend(spec)
+    assert backend == "batched" and "2 group(s)" in why
+    batched = run_sweep(spec, backend="auto")
+    serial = run_sweep(spec, backend="serial")
+    key = lambda r: (r.config["hidden"], r.config["weight_decay"], r.config["fold"])  # noqa: E731
+    got = {key(r): r.metrics["val_loss"] for r in batched.results}
+    assert len(got) == spec.n_runs == 8
+    assert got == pytest.approx({key(r): r.metrics["val_loss"] for r in serial.results}, rel=1e-4)
+
+
+def test_forced_batched_refuses_batch_norm_with_the_reason():
+    spec = SweepSpec("classification", {"epochs": 2, "batch_norm": True}, (Axis("lr", (0.01, 0.02)),))
+    with pytest.raises(ValueError, match="batch norm"):
+        choose_backend(spec, "batched")
+    assert choose_backend(spec)[0] == "serial"
