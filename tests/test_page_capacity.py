@@ -1,0 +1,69 @@
+"""The capacity page (AppTest): degree panels and sweep, width against depth, universal approximation."""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+PAGE = "pages/capacity.py"
+
+
+def load(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=120)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def chart_titles(at) -> list[str]:
+    titles = []
+    for chart in at.get("vega_lite_chart"):
+        title = json.loads(chart.proto.spec).get("title")
+        titles.append(title["text"] if isinstance(title, dict) else title)
+    return titles
+
+
+def test_defaults_show_under_right_and_overfitting():
+    at = load()
+    assert not at.exception and not at.error
+    m = metrics(at)
+    low, right, high = (float(m[f"{name} — test MSE"]) for name in ("low: degree 1", "right: degree 3", "high: degree 20"))
+    assert right < low / 10  # degree 1 underfits badly
+    assert right < high / 2  # degree 20 overfits the 10 points
+    assert chart_titles(at) == ["Low, right and high degree on the same data", "Train and test MSE against degree (log scale)"]
+    assert "lowest at degree 3" in at.caption[0].value
+
+
+def test_changing_the_high_degree_changes_the_panels_and_numbers():
+    at = load()
+    before = metrics(at)["high: degree 20 — test MSE"]
+    at.slider(key="fit.high").set_value(2).run()
+    assert not at.exception
+    m = metrics(at)
+    assert "high: degree 20 — test MSE" not in m
+    assert m["high: degree 2 — test MSE"] != before
+
+
+def test_universal_approximation_tab_improves_with_width():
+    at = load({"capacity.tab": "Universal approximation", "ua.hidden": "8", "ua.function": "abs"})
+    assert not at.exception and not at.error
+    text = at.caption[0].value
+    assert "N = 1" in text and "N = 8" in text and "N = 16" not in text
+    first, last = (float(part.split(" with")[0]) for part in text.split("falls from ")[1].split(" to ")[:2])
+    assert last < first / 10
+
+
+def test_width_vs_depth_tab_matches_the_budget():
+    at = load({"capacity.tab": "Width vs depth", "wd.budget": "100", "wd.epochs": "100"})
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["depth"]) == [1, 2, 3, 4]
+    assert table["n_params"].between(70, 130).all()  # every depth near the budget of 100
+    assert table["hidden_used"].is_monotonic_decreasing  # deeper means narrower at the same budget

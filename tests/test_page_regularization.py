@@ -1,0 +1,87 @@
+"""The regularization page (AppTest): penalties on the high-dimensional regression, dropout, inverted dropout."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+PAGE = "pages/regularization.py"
+
+
+def load(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=120)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def pct(text: str) -> float:
+    return float(text.split("%")[0])
+
+
+def penalty_table(at):
+    return at.dataframe[0].value.set_index("method")
+
+
+def test_defaults_compare_penalties_with_exact_zeros_only_for_proximal_l1():
+    at = load()
+    assert not at.exception and not at.error
+    table = penalty_table(at)
+    assert list(table.index) == ["no penalty", "weight decay λ=3", "L2 penalty λ=3", "L1 penalty (proximal) λ=0.1",
+                                 "L1 penalty (subgradient) λ=0.1"]
+    none = table.loc["no penalty"]
+    assert none["train_loss"] < 1e-6  # 200 weights memorise 20 examples
+    for method in table.index[1:]:
+        assert table.loc[method, "test_loss"] < none["test_loss"] / 5
+    # with sgd, weight decay and the L2 penalty are the same update
+    assert table.loc["weight decay λ=3", "test_loss"] == pytest.approx(table.loc["L2 penalty λ=3", "test_loss"], rel=1e-5)
+    assert table.loc["L1 penalty (proximal) λ=0.1", "zero_weights"] > 100
+    assert table.loc["L2 penalty λ=3", "zero_weights"] == 0
+    assert table.loc["L1 penalty (subgradient) λ=0.1", "zero_weights"] < 10
+    assert len(at.get("vega_lite_chart")) == 6  # bars ×2, histogram, curves, sweep ×2
+
+
+def test_a_stronger_l1_zeroes_more_weights():
+    at = load()
+    zeros = penalty_table(at).loc["L1 penalty (proximal) λ=0.1", "zero_weights"]
+    at.select_slider(key="pen.l1").set_value(0.01).run()
+    assert not at.exception
+    table = penalty_table(at)
+    assert "L1 penalty (proximal) λ=0.01" in table.index
+    assert table.loc["L1 penalty (proximal) λ=0.01", "zero_weights"] < zeros
+
+
+def test_adamw_separates_weight_decay_from_l2():
+    at = load({"pen.optimizer": "adamw", "pen.method": "L1 penalty (proximal)"})
+    assert not at.exception and not at.error
+    table = penalty_table(at)
+    assert table.loc["weight decay λ=3", "test_loss"] != table.loc["L2 penalty λ=3", "test_loss"]
+
+
+def test_dropout_tab_narrows_the_gap():
+    at = load({"reg.tab": "Dropout", "drop.epochs": "20"})
+    assert not at.exception and not at.error
+    m = metrics(at)
+    gap_without, gap_with = pct(m["train − test gap, no dropout"]), pct(m["train − test gap, dropout 0.5"])
+    assert gap_with < gap_without
+    at.slider(key="drop.dropout").set_value(0.2).run()
+    assert not at.exception
+    assert "train − test gap, dropout 0.2" in metrics(at)
+
+
+def test_inverted_and_classic_dropout_agree_in_expectation():
+    at = load({"reg.tab": "Inverted dropout"})
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert set(table["scheme"]) == {"inverted (PyTorch)", "classic"}
+    assert (table["mean − test"].abs() < 5 * table["standard error"]).all()
+    worst = float(metrics(at)["largest |mean over masks − test-time output|"])
+    at.select_slider(key="math.n_masks").set_value(100_000).run()
+    assert not at.exception
+    assert float(metrics(at)["largest |mean over masks − test-time output|"]) < worst
