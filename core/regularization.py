@@ -42,6 +42,15 @@ def penalty_values(method: str, strength: float) -> dict:
     return {name: float(strength), **extra}
 
 
+def strength_grid(center: float, decades: int = 2, low: float = 1e-3, high: float = 100.0) -> list[float]:
+    """Strengths center·10^k for k = −decades..decades that lie in [low, high]: a sweep around a chosen λ
+    (which it contains, so that run is shared with the rest of the page)."""
+    if not low <= center <= high:
+        raise ValueError(f"strength: {center:g} is not allowed; expected a float in [{low:g}, {high:g}]")
+    values = (float(f"{center * 10.0 ** k:.6g}") for k in range(-decades, decades + 1))
+    return [v for v in values if low <= v <= high]
+
+
 SCHEMES = ("inverted (PyTorch)", "classic")
 
 

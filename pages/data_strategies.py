@@ -158,7 +158,7 @@ if kf_tab.open:
             frame = sweep_frame(results)
             left, right = st.columns(2)
             left.altair_chart(fold_curves(stacked_history(results, "fold"), "acc",
-                                          title="Accuracy by epoch per fold (solid: validation fold, dashed: train)"))
+                                          title="Accuracy per fold (solid: validation, dashed: train)"))
             right.altair_chart(fold_scores(frame, "val_acc", title="Validation accuracy per fold: mean ± std"))
             stats = summary_by(frame, "folds", ["val_acc", "val_loss"]).iloc[0]
             m = st.columns(3)

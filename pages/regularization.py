@@ -6,13 +6,12 @@ import streamlit as st
 
 from core.charts.data_strategies import side_by_side_curves
 from core.charts.regularization import compare_bars, dropout_convergence, sweep_with_baseline, weight_histogram
-from core.regularization import PENALTY_METHODS, compare_dropout_schemes, penalty_values
+from core.regularization import PENALTY_METHODS, compare_dropout_schemes, penalty_values, strength_grid
 from core.selection import stacked_frames, stacked_history
 from core.sweeps import sweep_frame
 from ui.runner import run, warn_if_diverged
 from ui.widgets import log_options, param_input
 
-SWEEP_STRENGTHS = (0.01, 0.1, 1.0, 10.0, 100.0)
 STUDY = "weight-decay"
 
 
@@ -92,7 +91,7 @@ if pen_tab.open:
 
         st.subheader(f"Sweeping the strength of {swept}")
         sweep = []
-        for lam in SWEEP_STRENGTHS:
+        for lam in strength_grid(strengths[swept]):  # the chosen λ and up to two decades either side
             r = run(STUDY, {**base, **penalty_values(swept, lam)}, label=f"{swept} λ={lam:g}")
             sweep = None if r is None or sweep is None else sweep + [r[0]]
         if sweep is not None and results is not None:

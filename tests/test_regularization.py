@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from core.models import Dropout
-from core.regularization import SCHEMES, compare_dropout_schemes, penalty_values
+from core.regularization import SCHEMES, compare_dropout_schemes, penalty_values, strength_grid
 from core.selection import best_epoch, pick_best, stacked_history, value_at
 from core.studies import get_study, run_study
 
@@ -71,6 +71,14 @@ def test_penalty_values_name_the_study_parameters():
     WD.config(penalty_values("L1 penalty (proximal)", 0.1))  # valid for the study
     with pytest.raises(ValueError, match="method"):
         penalty_values("L3", 1.0)
+
+
+def test_strength_grid_is_centred_on_the_chosen_strength_and_stays_in_range():
+    assert strength_grid(3.0) == [0.03, 0.3, 3.0, 30.0]  # 300 is above the allowed 100
+    assert strength_grid(0.001, decades=1) == [0.001, 0.01]
+    assert strength_grid(0.1) == [0.001, 0.01, 0.1, 1.0, 10.0]
+    with pytest.raises(ValueError, match="strength"):
+        strength_grid(0.0)
 
 
 @pytest.fixture(scope="module")
