@@ -17,7 +17,7 @@ from ui.navigation import PAGES
 # the other core to concurrent sessions and sweep workers. OVERFIT_LAB_THREADS overrides it.
 torch.set_num_threads(int(os.environ.get("OVERFIT_LAB_THREADS", "1")))
 
-st.set_page_config(page_title="Overfit Lab", page_icon="📉", layout="wide")
+st.set_page_config(page_title="Overfit Lab", page_icon=":material/trending_down:", layout="wide")
 
 
 def home() -> None:
@@ -27,7 +27,7 @@ def home() -> None:
 
 
 navigation = st.navigation(
-    [st.Page(home, title="Home", icon="🏠", default=True)]
+    [st.Page(home, title="Home", icon=":material/home:", default=True)]
     + [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in PAGES]
 )
 navigation.run()

@@ -32,7 +32,7 @@ def toy_points(dataset: str, n_train: int, n_test: int, noise: float, seed: int)
     return nb.toy_points(dataset, n_train, n_test, noise, seed)
 
 
-st.title("🧠 Neural-network basics")
+st.title("Neural-network basics")
 st.markdown(
     "A network is layers of `Linear` maps with a **nonlinear activation** between them, trained by following the "
     "gradient of the loss, which **autograd** computes with the chain rule. Everything below is computed live with PyTorch."
@@ -67,7 +67,7 @@ temperature = param_input(nb.PARAMS["temperature"], key="softmax.temperature", c
 try:
     logits = nb.parse_logits(logits_text)
 except ValueError as exc:
-    st.error(str(exc), icon="⚠️")
+    st.error(str(exc), icon=":material/warning:")
 else:
     probs = nb.softmax_table(logits, temperature)
     left, right = st.columns(2)

@@ -25,7 +25,7 @@ def score_upload(blob: bytes):
     return evaluate_saved(blob)
 
 
-st.title("🔢 Classification")
+st.title("Classification")
 st.markdown(
     "Each image is flattened into a vector of pixels. **Softmax regression** is one linear layer giving a score per "
     "class; an **MLP** puts hidden layers with a nonlinear activation in between. Both are trained with cross-entropy "
@@ -59,7 +59,7 @@ if linear:
 try:
     data = load_images(values["dataset"], values["seed"], str(data_dir()))
 except DataUnavailable as exc:
-    st.error(str(exc), icon="📦")
+    st.error(str(exc), icon=":material/inventory_2:")
     data = None
 if data is not None:
     st.subheader("Sample training images")
@@ -99,7 +99,7 @@ if results and not warn_if_diverged(results, name):
     st.subheader("Save the model")
     blob = to_bytes(r.model, STUDY, r.config, {"dataset": r.config["dataset"]})
     st.download_button(
-        "⬇️ Download the trained model (.safetensors)", data=blob,
+        "Download the trained model (.safetensors)", data=blob,
         file_name=f"{STUDY}-{r.config['dataset']}-{r.config['model']}.safetensors", mime="application/octet-stream",
         key="clf.download", on_click="ignore",
         help="The weights (safetensors: tensors only, nothing executable) and the config that rebuilds the model.",
@@ -114,9 +114,9 @@ if upload is not None:
     try:
         scores, study_id, saved = score_upload(upload.getvalue())
     except CheckpointError as exc:
-        st.error(f"{upload.name}: {exc}", icon="🚫")
+        st.error(f"{upload.name}: {exc}", icon=":material/block:")
     except DataUnavailable as exc:
-        st.error(f"{upload.name} was trained on data that is not here: {exc}", icon="📦")
+        st.error(f"{upload.name} was trained on data that is not here: {exc}", icon=":material/inventory_2:")
     else:
         u = st.columns(3)
         u[0].metric("uploaded model: test accuracy", f"{scores['acc']:.2%}" if "acc" in scores else "—")

@@ -10,7 +10,7 @@ from core.charts.regression import coefficient_bars, fit_plot, weights_compare
 from ui.runner import run, warn_if_diverged
 from ui.widgets import param_input
 
-st.title("📈 Regression")
+st.title("Regression")
 st.markdown(
     "Linear regression is the smallest network: one linear layer and a squared loss. "
     "Here it is trained three ways on the same data — **from scratch** (weights from `randn`, bias from `zeros`, "

@@ -11,7 +11,7 @@ from core.studies import get_study
 from ui.runner import get_store, run
 from ui.share import copy_link, download_buttons, import_box
 
-st.title("🗃️ Runs")
+st.title("Runs")
 st.markdown(
     "Every run any page, the command line or a sweep stored. Filter and sort the table, pick runs to compare "
     "their curves overlaid or side by side, group runs by a parameter to see the mean ± std over folds and seeds, "

@@ -15,7 +15,7 @@ from ui.widgets import log_options
 
 MAX_UI_RUNS = 400
 
-st.title("🧪 Sweeps")
+st.title("Sweeps")
 st.markdown(
     "Sweep a parameter over a range (linear or log spaced), cross it with a second one, with K folds "
     "(scikit-learn `KFold`/`StratifiedKFold`; `val_loss` is the held-out fold's) and several seeds. Each point is a "
@@ -93,7 +93,7 @@ with st.expander("New sweep", expanded=sweep_id is None):
         if spec.n_runs > MAX_UI_RUNS:
             st.error(f"{spec.n_runs} runs is over the dashboard's limit of {MAX_UI_RUNS}; use fewer steps, folds or seeds, "
                      "or run it from the command line (`python -m core sweep`).")
-        elif st.button("▶ Run sweep", type="primary", key="sweep.start"):
+        elif st.button("Run sweep", icon=":material/play_arrow:", type="primary", key="sweep.start"):
             try:
                 job = jobs.start(spec, backend)
             except ValueError as exc:
@@ -129,7 +129,7 @@ def progress_panel() -> None:
         eta = job.eta_s()
         left = f", about {eta:.0f} s left" if eta is not None else ""
         st.progress(min(max(job.fraction, done / total), 1.0), text=f"{done}/{total} runs stored{left} ({job.text})")
-        if st.button("■ Cancel (keeps finished runs)", key="sweep.cancel"):
+        if st.button("Cancel (keeps finished runs)", icon=":material/stop:", key="sweep.cancel"):
             job.cancel.set()
             st.toast("Cancelling after the run in flight…")
     else:
@@ -175,5 +175,5 @@ if numeric_first:
                                   title=f"Validation curve: {metric.replace('_', ' ')} against {first.replace('_', ' ')}"))
 st.dataframe(summary_by(ok, axis_names, [m for m in metrics if m.endswith(("loss", "acc"))]), hide_index=True)
 download_buttons(runs["id"].tolist(), stem=f"sweep-{sweep_id}")
-link_to("pages/runs.py", "Compare these runs on the Runs page", icon="🗃️", query_params={"runs.sweep": sweep_id})
+link_to("pages/runs.py", "Compare these runs on the Runs page", icon=":material/table_view:", query_params={"runs.sweep": sweep_id})
 copy_link()

@@ -12,7 +12,7 @@ LATEST = 10
 
 
 def render() -> None:
-    st.title("📉 Overfit Lab")
+    st.title("Overfit Lab")
     st.markdown(
         "Study **overfitting, underfitting and regularization** with real PyTorch training: move a slider, "
         "watch train and test curves move, compare runs side by side and share the result table. "

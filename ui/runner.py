@@ -64,7 +64,7 @@ def validate(study_id: str, values: Mapping[str, Any], folds: int | None = None,
         cfg = study.config(values)
         check_run(cfg, folds, fold)
     except ValueError as exc:
-        st.error(f"Cannot run {study.title.lower()}: {exc}", icon="⚠️")
+        st.error(f"Cannot run {study.title.lower()}: {exc}", icon=":material/warning:")
         return None
     return cfg
 
@@ -88,10 +88,10 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, f
             progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=f"{text} {t}"),
         )
     except DataUnavailable as exc:
-        st.error(str(exc), icon="📦")
+        st.error(str(exc), icon=":material/inventory_2:")
         return None
     except ValueError as exc:  # a rule only the data can check, e.g. too few examples for the folds
-        st.error(f"Cannot run {study.title.lower()}: {exc}", icon="⚠️")
+        st.error(f"Cannot run {study.title.lower()}: {exc}", icon=":material/warning:")
         return None
     finally:
         bar.empty()
@@ -103,6 +103,6 @@ def warn_if_diverged(results: list[RunResult] | None, what: str = "this run") ->
     """Show a message when a run diverged; True if any did."""
     if results and any(r.status == "diverged" for r in results):
         st.warning(f"{what.capitalize()} diverged: the loss became NaN or infinite, so training stopped. "
-                   "Lower the learning rate (or the penalty strength) and try again.", icon="📉")
+                   "Lower the learning rate (or the penalty strength) and try again.", icon=":material/trending_up:")
         return True
     return False

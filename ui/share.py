@@ -41,7 +41,7 @@ def download_buttons(ids: Sequence[int], stem: str = "overfit-lab-runs", contain
     cols = where.columns(len(FORMATS))
     for col, fmt in zip(cols, FORMATS):
         records = store.records(list(ids), with_history=fmt == "json")
-        col.download_button(f"⬇ {fmt}", export_runs(records, fmt), file_name=f"{stem}.{SUFFIX[fmt]}", mime=MIME[fmt],
+        col.download_button(fmt, export_runs(records, fmt), icon=":material/download:", file_name=f"{stem}.{SUFFIX[fmt]}", mime=MIME[fmt],
                             key=f"download.{stem}.{fmt}", on_click="ignore")
 
 

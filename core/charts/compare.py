@@ -34,7 +34,7 @@ def facet_curves(history: pd.DataFrame, y: str = "loss", *, columns: int = 3, lo
     return alt.Chart(data).mark_line().encode(
         x=alt.X("epoch:Q", title="epoch"),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
-        color=split_color(),
+        color=split_color(present=data["split"].unique()),
         tooltip=["split:N", "epoch:Q", alt.Tooltip(f"{y}:Q", format=".4g")],
     ).properties(width=260, height=200).facet(
         facet=alt.Facet("run:N", title=None), columns=columns

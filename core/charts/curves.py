@@ -13,9 +13,11 @@ SPLIT_ORDER = ["train", "val", "test"]
 SPLIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c"]
 
 
-def split_color(title: str = "split") -> alt.Color:
-    """Train/validation/test always in the same colours."""
-    return alt.Color("split:N", title=title, sort=SPLIT_ORDER, scale=alt.Scale(domain=SPLIT_ORDER, range=SPLIT_COLORS))
+def split_color(title: str = "split", present=None) -> alt.Color:
+    """Train/validation/test always in the same colours; `present` (the splits in the data) trims the legend."""
+    keep = [s for s in SPLIT_ORDER if present is None or s in set(present)] or SPLIT_ORDER
+    colors = [SPLIT_COLORS[SPLIT_ORDER.index(s)] for s in keep]
+    return alt.Color("split:N", title=title, sort=keep, scale=alt.Scale(domain=keep, range=colors))
 
 
 def training_curves(
@@ -35,7 +37,7 @@ def training_curves(
     enc = dict(
         x=alt.X("epoch:Q", title="epoch"),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
-        color=split_color(),
+        color=split_color(present=data["split"].unique()),
         tooltip=["epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")] + ([run] if run else []),
     )
     if run:

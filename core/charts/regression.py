@@ -16,7 +16,7 @@ def fit_plot(points: pd.DataFrame, fit: pd.DataFrame, *, color_field: str = "lin
     pad = 0.15 * (y_hi - y_lo + 1e-9)
     yscale = alt.Scale(domain=[float(y_lo - pad), float(y_hi + pad)], clamp=True)
     dots = alt.Chart(points).mark_circle(size=28, opacity=0.5).encode(
-        x=alt.X("x:Q", title="x", scale=xscale), y=alt.Y("y:Q", title="y", scale=yscale), color=split_color("data"),
+        x=alt.X("x:Q", title="x", scale=xscale), y=alt.Y("y:Q", title="y", scale=yscale), color=split_color("data", present=points["split"].unique()),
         tooltip=[alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f"), "split:N"],
     )
     lines = alt.Chart(fit).mark_line(strokeWidth=2.5, clip=True).encode(
