@@ -65,6 +65,7 @@ if pen_tab.open:
             warn_if_diverged(results, "a run")
             ok = [(n, r) for n, r in zip(labels, results) if r.status == "ok"]
             names, runs = [n for n, _ in ok], [r for _, r in ok]
+        if results is not None and runs:
             frame = sweep_frame(runs).assign(method=names)
             left, right = st.columns(2)
             left.altair_chart(compare_bars(frame, "method", ["train_loss", "test_loss"], order=names, log_y=True,
@@ -99,6 +100,7 @@ if pen_tab.open:
             param = PENALTY_METHODS[swept][0]
             sframe = sweep_frame([r for r in sweep if r.status == "ok"])
             none = results[0].metrics
+        if sweep and results is not None and len(sframe):
             left, right = st.columns(2)
             left.altair_chart(sweep_with_baseline(sframe, param, ["train_loss", "test_loss"],
                                                   {"train_loss": none["train_loss"], "test_loss": none["test_loss"]},
