@@ -39,7 +39,7 @@ def test_defaults_train_and_show_everything(app_test):
     assert len(images[0].captions) == 20 and images[0].captions[0] == "label 0"  # two examples of each digit
     assert all("→" in c for c in images[1].captions)  # misclassified: true → predicted
     assert len(at.get("vega_lite_chart")) == 3  # loss, accuracy, confusion matrix
-    assert [b.label for b in at.get("download_button")] == ["⬇️ Download the trained model (.safetensors)"]
+    assert [b.label for b in at.get("download_button")] == ["Download the trained model (.safetensors)"]
 
 
 def test_switching_to_softmax_changes_accuracy(app_test):
