@@ -28,7 +28,7 @@ def run_all(study: str, configs: list[dict], what: str):
     return results
 
 
-st.title("📐 Capacity")
+st.title("Capacity")
 st.markdown(
     "A model's **capacity** is how many different functions it can fit. Too little and it **underfits**: it misses "
     "the pattern, so training and test errors are both high. Too much for the data at hand and it **overfits**: it "

@@ -15,7 +15,7 @@ from ui.widgets import param_input
 
 VAL_DEGREES = (0, 1, 2, 3, 4, 5, 6, 8, 12)
 
-st.title("🗂️ Data strategies")
+st.title("Data strategies")
 st.markdown(
     "How much data a model sees, and how the data is split, decide what a training run can tell you. Each tab trains "
     "real models: on scikit-learn's 8×8 **digits** (or MNIST where it is on disk) and on the small polynomial set."

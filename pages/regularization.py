@@ -21,7 +21,7 @@ def dropout_schemes(p: float, n_masks: int, seed: int):
     return result.summary, result.running
 
 
-st.title("🧲 Regularization")
+st.title("Regularization")
 st.markdown(
     "Regularization trades a little training fit for a model that generalises: it limits how large or how many "
     "weights can be used (L2, weight decay, L1), or how much units can rely on each other (dropout)."

@@ -51,7 +51,7 @@ def side_by_side_curves(history: pd.DataFrame, by: str, y: str = "loss", *, orde
     return alt.Chart(data).mark_line().encode(
         x=alt.X("epoch:Q", title="epoch"),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
-        color=split_color(),
+        color=split_color(present=data["split"].unique()),
         tooltip=[f"{by}:N", "epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")],
     ).properties(width=width, height=height).facet(
         column=alt.Column(f"{by}:N", title=None, sort=list(order) if order else "ascending")
