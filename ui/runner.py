@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Mapping
 
@@ -82,11 +83,17 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, f
         return cached
     text = f"Training {label or study.title.lower()}…"
     bar = st.progress(0.0, text=text)
+    last = [0.0]
+
+    def progress(fraction: float, detail: str) -> None:
+        # a browser message per epoch costs more than a small epoch: update at most ten times a second
+        now = time.perf_counter()
+        if now - last[0] >= 0.1 or fraction >= 1.0:
+            last[0] = now
+            bar.progress(min(max(fraction, 0.0), 1.0), text=f"{text} {detail}")
+
     try:
-        results = run_study(
-            study, cfg, folds=folds, fold=fold, store=get_store() if store else None,
-            progress=lambda f, t: bar.progress(min(max(f, 0.0), 1.0), text=f"{text} {t}"),
-        )
+        results = run_study(study, cfg, folds=folds, fold=fold, store=get_store() if store else None, progress=progress)
     except DataUnavailable as exc:
         st.error(str(exc), icon=":material/inventory_2:")
         return None
