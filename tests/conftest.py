@@ -36,11 +36,13 @@ def mnist_dir() -> Path:
 
 @pytest.fixture
 def app_test():
-    """Load a page (path relative to the project root) into Streamlit's AppTest, run it, return it."""
+    """Load a page (path relative to the project root, optional URL parameters) into AppTest, run it, return it."""
     from streamlit.testing.v1 import AppTest
 
-    def load(page: str, timeout: float = 120):
+    def load(page: str, query: dict[str, str] | None = None, timeout: float = 120):
         at = AppTest.from_file(str(ROOT / page), default_timeout=timeout)
+        for key, value in (query or {}).items():  # as if opened from a link with these URL parameters
+            at.query_params[key] = value
         return at.run()
 
     return load

@@ -1,8 +1,12 @@
-"""Running studies from a page: validation messages, a progress bar, caching and the store.
+"""Running studies from a page: validation messages, a progress bar, caching, prefetching and the store.
 
 Pages call `run(study_id, values)`: a bad combination shows a clear message (never a
 traceback) and returns None; a config already trained in this server process comes back from
 the cache at once; a new one trains with a progress bar and lands in the store.
+
+`prefetch(study_id, [values, ...])` trains likely next settings (the neighbours of a slider's
+value) in a background thread, so moving the slider finds them ready. Prefetched runs are
+stored only when a page actually shows them, so the store holds what users saw.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import streamlit as st
 
@@ -32,30 +37,59 @@ def _store(path: str) -> Store:
     return Store(path or None)
 
 
+@dataclass
+class _Entry:
+    results: list[RunResult]
+    stored_in: set[str]  # store paths these runs were saved to (prefetched runs: none yet)
+
+
 class _ResultCache:
-    """A small LRU of finished runs shared by every session of this server."""
+    """A small LRU of finished runs shared by every session of this server, and the keys in training."""
 
     def __init__(self, size: int):
         self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+        self.training: dict[str, threading.Event] = {}
 
-    def get(self, key: str) -> list[RunResult] | None:
+    def get(self, key: str) -> _Entry | None:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
         return None
 
-    def put(self, key: str, value: list[RunResult]) -> None:
+    def put(self, key: str, entry: _Entry) -> None:
         with self.lock:
-            self.items[key] = value
+            self.items[key] = entry
             self.items.move_to_end(key)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
+
+    def claim(self, key: str) -> threading.Event | None:
+        """Mark `key` as in training; None if it is cached or already being trained."""
+        with self.lock:
+            if key in self.items or key in self.training:
+                return None
+            self.training[key] = threading.Event()
+            return self.training[key]
+
+    def release(self, key: str) -> None:
+        with self.lock:
+            event = self.training.pop(key, None)
+        if event is not None:
+            event.set()
+
+    def in_training(self, key: str) -> threading.Event | None:
+        with self.lock:
+            return self.training.get(key)
 
 
 @st.cache_resource
 def _cache() -> _ResultCache:
     return _ResultCache(CACHE_SIZE)
+
+
+def _caching() -> bool:
+    return os.environ.get("OVERFIT_LAB_RESULT_CACHE", "1") != "0"
 
 
 def validate(study_id: str, values: Mapping[str, Any], folds: int | None = None, fold: int | None = None):
@@ -70,6 +104,20 @@ def validate(study_id: str, values: Mapping[str, Any], folds: int | None = None,
     return cfg
 
 
+def _key(study_id: str, cfg, folds: int | None, fold: int | None) -> str:
+    return to_json([study_id, config_dict(cfg), folds, fold], sort_keys=True)
+
+
+def _store_once(entry: _Entry, store: Store) -> None:
+    """Save runs to this store unless they already are (prefetched runs land when first shown)."""
+    path = str(store.path)
+    if path not in entry.stored_in:
+        for result in entry.results:
+            if result.status != "cancelled":
+                result.run_id = store.save_run(result)
+        entry.stored_in.add(path)
+
+
 def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, fold: int | None = None,
         label: str | None = None, store: bool = True) -> list[RunResult] | None:
     """Train (or fetch from cache) the runs of a study config; None after showing an error message."""
@@ -77,10 +125,18 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, f
     cfg = validate(study_id, values, folds, fold)
     if cfg is None:
         return None
-    key = to_json([study_id, config_dict(cfg), folds, fold], sort_keys=True)
-    cached = _cache().get(key) if os.environ.get("OVERFIT_LAB_RESULT_CACHE", "1") != "0" else None
-    if cached is not None:
-        return cached
+    key = _key(study_id, cfg, folds, fold)
+    cache = _cache()
+    if _caching():
+        pending = cache.in_training(key)
+        if pending is not None:  # a prefetch is training exactly this: wait for it rather than train it twice
+            with st.spinner(f"Finishing {label or study.title.lower()}…"):
+                pending.wait(timeout=120)
+        entry = cache.get(key)
+        if entry is not None:
+            if store:
+                _store_once(entry, get_store())
+            return entry.results
     text = f"Training {label or study.title.lower()}…"
     bar = st.progress(0.0, text=text)
     last = [0.0]
@@ -93,7 +149,7 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, f
             bar.progress(min(max(fraction, 0.0), 1.0), text=f"{text} {detail}")
 
     try:
-        results = run_study(study, cfg, folds=folds, fold=fold, store=get_store() if store else None, progress=progress)
+        results = run_study(study, cfg, folds=folds, fold=fold, progress=progress)
     except DataUnavailable as exc:
         st.error(str(exc), icon=":material/inventory_2:")
         return None
@@ -102,8 +158,46 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, f
         return None
     finally:
         bar.empty()
-    _cache().put(key, results)
+    entry = _Entry(results, set())
+    if store:
+        _store_once(entry, get_store())
+    cache.put(key, entry)
     return results
+
+
+def prefetch(study_id: str, values_list: Sequence[Mapping[str, Any]], *, folds: int | None = None) -> None:
+    """Train these configs in a background thread, nearest first, so the page finds them cached.
+
+    Invalid configs are skipped silently (the page validates what it shows); nothing is stored here.
+    """
+    if not _caching():
+        return
+    study = get_study(study_id)
+    cache = _cache()
+    todo = []
+    for values in values_list:
+        try:
+            cfg = study.config(values)
+            check_run(cfg, folds)
+        except ValueError:
+            continue
+        key = _key(study_id, cfg, folds, None)
+        event = cache.claim(key)
+        if event is not None:
+            todo.append((key, cfg))
+    if not todo:
+        return
+
+    def work() -> None:
+        for key, cfg in todo:
+            try:
+                cache.put(key, _Entry(run_study(study, cfg, folds=folds), set()))
+            except Exception:  # a prefetch that fails is simply not there; the page will train and report it
+                pass
+            finally:
+                cache.release(key)
+
+    threading.Thread(target=work, name=f"prefetch-{study_id}", daemon=True).start()
 
 
 def warn_if_diverged(results: list[RunResult] | None, what: str = "this run") -> bool:
