@@ -62,7 +62,7 @@ from torch import nn
 from .data.bundle import DataBundle, Split, generator
 from .data.splits import prepare
 from .models import Dropout
-from .studies.base import Report, RunResult, Study, check_run, config_dict
+from .studies.base import Report, RunResult, Study, _clean, check_run, config_dict
 from .training import EVAL_CHUNK, FitResult, TrainConfig
 
 Point = tuple[Any, int | None, int | None]  # (study config, fold, folds)
@@ -318,7 +318,6 @@ class _Stack:
         f64 = lambda vals: torch.tensor(vals, dtype=torch.float64).unsqueeze(1)  # noqa: E731
         tcs = [r.tc for r in runs]
         self.lr64 = f64([tc.lr for tc in tcs])
-        self.lr32 = self.lr64.float()
         self.neg_lr32 = (-self.lr64).float()
         self.optimizer = tcs[0].optimizer
         self.momentum = tcs[0].momentum
@@ -710,15 +709,3 @@ def _train_group(study: Study, pts: list[Point], bases: dict, progress, should_s
             config.update(fold=run.fold, folds=run.folds)
         results.append(RunResult(study.id, config, _clean(all_metrics), status, fit_result.history, rep.frames, model))
     return results
-
-
-def _clean(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Tensors to numbers, non-finite floats to NaN (as run_one stores them)."""
-    out = {}
-    for k, v in metrics.items():
-        if isinstance(v, torch.Tensor):
-            v = v.item()
-        if isinstance(v, float) and not math.isfinite(v):
-            v = math.nan
-        out[k] = v
-    return out

@@ -44,13 +44,3 @@ class Penalty:
             shrink = lr * self.l1
             for w in weights:
                 w.copy_(torch.sign(w) * (w.abs() - shrink).clamp_min(0.0))
-
-
-def l1_norm(weights: list[torch.Tensor]) -> float:
-    """Σ|w| over the weights."""
-    return float(sum(w.detach().abs().sum() for w in weights))
-
-
-def l2_norm(weights: list[torch.Tensor]) -> float:
-    """√Σw² over the weights."""
-    return float(torch.sqrt(sum(w.detach().pow(2).sum() for w in weights)))

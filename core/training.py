@@ -14,7 +14,6 @@ After every epoch each split is evaluated in eval mode, giving a tidy history of
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -219,10 +218,3 @@ def _nan_metrics(data: DataBundle) -> dict[str, float]:
     if data.task == "classification":
         keys += [f"{s}_acc" for s in data.splits()]
     return {k: math.nan for k in keys}
-
-
-def timed(fn: Callable[[], FitResult]) -> tuple[FitResult, float]:
-    """Run `fn` and return its result with the seconds it took."""
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start

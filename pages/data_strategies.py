@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.charts.curves import metric_vs, training_curves
-from core.charts.data_strategies import early_stopping_curves, fold_curves, fold_scores, side_by_side_curves
+from core.charts.curves import side_by_side_curves
+from core.charts.data_strategies import early_stopping_curves, fold_curves, fold_scores
 from core.compare import summary_by
 from core.data.images import mnist_available
 from core.selection import best_epoch, pick_best, stacked_history, value_at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.charts.data_strategies import side_by_side_curves
+from core.charts.curves import side_by_side_curves
 from core.charts.regularization import compare_bars, dropout_convergence, sweep_with_baseline, weight_histogram
 from core.regularization import PENALTY_METHODS, compare_dropout_schemes, penalty_values, strength_grid
 from core.selection import stacked_frames, stacked_history

@@ -8,7 +8,6 @@ Skipped, with the reason, where Chromium or Playwright is missing (.ci/run insta
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest

@@ -19,7 +19,6 @@ from core.data import (
     function_1d,
     generator,
     grid_2d,
-    high_dim_linear,
     hold_out,
     linear,
     make_toy,

@@ -81,9 +81,3 @@ def param_input(
 
 def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, (int, float)) else str(v)
-
-
-def controls(study: Study | str, names: Sequence[str], container: Any = None, **ranges: dict[str, Any]) -> dict[str, Any]:
-    """Widgets for several parameters of a study; `ranges` maps a name to param_input keyword arguments."""
-    study = get_study(study) if isinstance(study, str) else study
-    return {name: param_input(study.param(name), container=container, **ranges.get(name, {})) for name in names}

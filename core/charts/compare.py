@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 
 from ..metrics import label
-from .curves import SPLIT_ORDER, split_color
+from .curves import SPLIT_ORDER, side_by_side_curves
 
 
 def overlay_curves(history: pd.DataFrame, y: str = "loss", *, title: str | None = None, log_y: bool = False,
@@ -28,17 +28,9 @@ def overlay_curves(history: pd.DataFrame, y: str = "loss", *, title: str | None 
 
 def facet_curves(history: pd.DataFrame, y: str = "loss", *, columns: int = 3, log_y: bool = False,
                  title: str | None = None) -> alt.FacetChart:
-    """One small chart per run (column 'run'), side by side, sharing the y axis."""
-    data = history.dropna(subset=[y])
-    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    return alt.Chart(data).mark_line().encode(
-        x=alt.X("epoch:Q", title="epoch"),
-        y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
-        color=split_color(present=data["split"].unique()),
-        tooltip=["split:N", "epoch:Q", alt.Tooltip(f"{y}:Q", format=".4g")],
-    ).properties(width=260, height=200).facet(
-        facet=alt.Facet("run:N", title=None), columns=columns
-    ).properties(title=title or f"{label(y)} by epoch, side by side")
+    """One small chart per run (column 'run'), side by side in rows of `columns`, sharing the y axis."""
+    return side_by_side_curves(history, "run", y, log_y=log_y, title=title or f"{label(y)} by epoch, side by side",
+                               height=200, width=260, columns=columns)
 
 
 def band_curves(grouped: pd.DataFrame, by: str, y: str = "loss", *, splits: Sequence[str] = ("train", "val"),

@@ -91,3 +91,24 @@ def metric_vs(
             ).encode(x=f"{x}:Q", tooltip=["best:N"])
             chart = chart + rule
     return chart.properties(title=title or f"{', '.join(label(m) for m in metrics)} against {label(x)}", height=height)
+
+
+def side_by_side_curves(history: pd.DataFrame, by: str, y: str = "loss", *, order: Sequence[str] | None = None,
+                        log_y: bool = False, title: str | None = None, height: int = 260, width: int = 300,
+                        columns: int | None = None) -> alt.FacetChart:
+    """Training curves (a line per split) in one panel per value of `by`, on shared axes so the panels compare;
+    `columns` wraps the panels into rows of that many."""
+    data = history.dropna(subset=[y])
+    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    chart = alt.Chart(data).mark_line().encode(
+        x=alt.X("epoch:Q", title="epoch"),
+        y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
+        color=split_color(present=data["split"].unique()),
+        tooltip=[f"{by}:N", "epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")],
+    ).properties(width=width, height=height)
+    sort = list(order) if order else "ascending"
+    if columns:
+        panels = chart.facet(facet=alt.Facet(f"{by}:N", title=None, sort=sort), columns=columns)
+    else:
+        panels = chart.facet(column=alt.Column(f"{by}:N", title=None, sort=sort))
+    return panels.properties(title=title or f"{label(y)} by epoch")

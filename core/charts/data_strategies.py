@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Sequence
 
 import altair as alt
 import pandas as pd
 
 from ..metrics import label
-from .curves import split_color, training_curves
+from .curves import training_curves
 
 
 def fold_curves(history: pd.DataFrame, y: str = "acc", *, fold: str = "fold", splits: tuple[str, ...] = ("train", "val"),
@@ -42,20 +41,6 @@ def fold_scores(runs: pd.DataFrame, metric: str, *, fold: str = "fold", title: s
     )
     return alt.layer(band, rule, dots).properties(title=title or f"{label(metric)} per fold: mean ± std", height=height)
 
-
-def side_by_side_curves(history: pd.DataFrame, by: str, y: str = "loss", *, order: Sequence[str] | None = None,
-                        log_y: bool = False, title: str | None = None, height: int = 260, width: int = 300) -> alt.FacetChart:
-    """Training curves (a line per split) in one panel per value of `by`, on shared axes so the panels compare."""
-    data = history.dropna(subset=[y])
-    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    return alt.Chart(data).mark_line().encode(
-        x=alt.X("epoch:Q", title="epoch"),
-        y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
-        color=split_color(present=data["split"].unique()),
-        tooltip=[f"{by}:N", "epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")],
-    ).properties(width=width, height=height).facet(
-        column=alt.Column(f"{by}:N", title=None, sort=list(order) if order else "ascending")
-    ).properties(title=title or f"{label(y)} by epoch")
 
 
 def early_stopping_curves(history: pd.DataFrame, best_epoch: int | None, stop_epoch: int | None, *, y: str = "loss",

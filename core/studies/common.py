@@ -137,7 +137,7 @@ def classification_train_config(cfg):
     return train_config_from(cfg, augment=Augment() if cfg.augment else None)
 
 
-def classification_report(cfg, model: nn.Module, data: DataBundle, result) -> "Report":
+def classification_report(cfg, model: nn.Module, data: DataBundle, result):
     """Confusion matrix and misclassified test images; decision-boundary grid for 2-D sets."""
     from ..data import grid_2d
     from ..training import predict

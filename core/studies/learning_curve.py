@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 from ..params import Param
-from .common import classification_params, classification_study
+from .common import classification_study
 
 N_SIZES = Param("n_sizes", 6, "Number of training-set sizes, log-spaced from 5% up to train_size (1 = just train_size).", 1, 20)
 SMALLEST = 0.05
