@@ -10,7 +10,9 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist-10k"
+# the real MNIST sample lives in ../shared/data/mnist-10k beside the checkout (or beside a folder above it)
+MNIST_DIR = next((p / "shared" / "data" / "mnist-10k" for p in ROOT.parents if (p / "shared" / "data" / "mnist-10k").is_dir()),
+                 ROOT.parent / "shared" / "data" / "mnist-10k")
 sys.path.insert(0, str(ROOT))
 
 # Tests never download: MNIST comes from the shared folder or the test is skipped.
