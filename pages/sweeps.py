@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from core.charts.curves import metric_vs
@@ -76,6 +78,16 @@ with st.expander("New sweep", expanded=sweep_id is None):
     seeds = c[2].slider("seeds", 1, 10, 1, key="sweep.seeds", bind="query-params")
     backend = c[3].selectbox("backend", BACKENDS, key="sweep.backend", bind="query-params",
                              help="auto: batched where the models allow, else one by one. dask: a cluster (see README).")
+    scheduler = None
+    if backend == "dask":
+        scheduler = st.text_input(
+            "Dask scheduler", value=os.environ.get("OVERFIT_LAB_DASK", ""), key="sweep.scheduler", bind="query-params",
+            placeholder="tcp://host:8786 (empty: a local cluster on this machine)",
+            help="The address `dask scheduler` printed. Workers send finished runs back; this server stores them.",
+        ).strip() or None
+        if scheduler and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
+            st.error(f"Dask scheduler: {scheduler!r} is not an address like tcp://host:8786")
+            scheduler = ""
     base = {"epochs": epochs}
     spec = None
     if problems:
@@ -93,9 +105,11 @@ with st.expander("New sweep", expanded=sweep_id is None):
         if spec.n_runs > MAX_UI_RUNS:
             st.error(f"{spec.n_runs} runs is over the dashboard's limit of {MAX_UI_RUNS}; use fewer steps, folds or seeds, "
                      "or run it from the command line (`python -m core sweep`).")
+        elif scheduler == "":
+            pass  # the bad address was reported above
         elif st.button("Run sweep", icon=":material/play_arrow:", type="primary", key="sweep.start"):
             try:
-                job = jobs.start(spec, backend)
+                job = jobs.start(spec, backend, scheduler=scheduler)
             except ValueError as exc:
                 st.error(f"Cannot sweep: {exc}")
             else:

@@ -125,3 +125,13 @@ def test_home_lists_pages_and_latest_runs(store):
     assert not at.exception
     assert "Overfit Lab" in at.title[0].value
     assert len(at.dataframe[0].value) == 5
+
+
+def test_sweeps_page_dask_scheduler_setting_is_checked(app_test):
+    at = app_test("pages/sweeps.py")
+    at.selectbox(key="sweep.backend").set_value("dask").run()
+    assert at.text_input(key="sweep.scheduler").value == ""  # empty: a local cluster
+    at.text_input(key="sweep.scheduler").input("not an address").run()
+    assert not at.exception
+    assert any("not an address like tcp://host:8786" in e.value for e in at.error)
+    assert not at.button  # nothing can start with a bad address
