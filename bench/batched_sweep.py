@@ -135,6 +135,29 @@ def mnist_throughput(epochs: int, repeats: int = 2) -> None:
     print(f"  core.training.fit (tensor indexing), incl. per-epoch evaluation of every split: {samples / t_fit:8.0f} samples/s")
     print(f"  core.training.fit, training only (its per-epoch evaluation, {t_eval:.2f} s, taken out): {samples / max(1e-9, t_train):8.0f} samples/s")
     print(f"  plain DataLoader loop (TensorDataset, shuffle, no evaluation):                {samples / t_loader:8.0f} samples/s")
+    batching_only(data.train.X, data.train.y)
+
+
+def batching_only(X: torch.Tensor, y: torch.Tensor, epochs: int = 5) -> None:
+    """Just making the mini-batches (no model): tensor indexing as in fit, against DataLoader's per-sample fetch."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from core.training import batches
+
+    g = torch.Generator().manual_seed(0)
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        for idx in batches(len(X), 64, g):
+            X[idx], y[idx]
+    t_index = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        for _xb, _yb in DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True, generator=g):
+            pass
+    t_loader = time.perf_counter() - t0
+    n = len(X) * epochs
+    print(f"  batching only ({epochs} epochs, no model): tensor indexing {n / t_index:9.0f} samples/s, "
+          f"DataLoader {n / t_loader:9.0f} samples/s ({t_loader / t_index:.1f}× slower)")
 
 
 def compare_vmap(steps: int = 200) -> None:

@@ -25,6 +25,7 @@ class TrainState:
     log: list[dict[str, float]] = field(default_factory=list)  # one dict per epoch: epoch, train_loss, ...
     stop_reason: str | None = None  # 'early_stopping', 'cancelled' or 'diverged' once set
     best_epoch: int | None = None
+    restored: bool = False  # a callback put back earlier weights, so the final metrics must be measured again
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -75,6 +76,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, state: TrainState) -> None:
         if self.restore_best and self.best_state is not None:
             state.model.load_state_dict(self.best_state)
+            state.restored = True
 
 
 class Progress(Callback):

@@ -205,7 +205,12 @@ def fit(
         cb.on_train_end(state)
 
     status = {"diverged": "diverged", "cancelled": "cancelled"}.get(state.stop_reason or "", "ok")
-    metrics = evaluate_all(model, data) if status != "diverged" else _nan_metrics(data)
+    if status == "diverged":
+        metrics = _nan_metrics(data)
+    elif state.log and not state.restored:  # the model is as the last epoch's evaluation left it
+        metrics = {k: v for k, v in state.log[-1].items() if k != "epoch"}
+    else:
+        metrics = evaluate_all(model, data)
     metrics["epochs_run"] = len(state.log)
     metrics["stopped_early"] = state.stop_reason == "early_stopping"
     if state.best_epoch is not None:
