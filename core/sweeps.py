@@ -19,7 +19,10 @@ import itertools
 import logging
 import math
 import os
+import sys
 import time
+import types
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -318,9 +321,23 @@ def dask_client(scheduler: str | None = None, workers: int | None = None):
     address = scheduler or os.environ.get("OVERFIT_LAB_DASK")
     if address:
         return Client(address, timeout="10s"), None
-    cluster = LocalCluster(n_workers=workers or max(1, os.cpu_count() or 1), threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    with _plain_main():
+        cluster = LocalCluster(n_workers=workers or max(1, os.cpu_count() or 1), threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
     return Client(cluster), cluster
+
+
+@contextmanager
+def _plain_main():
+    """Spawned worker processes re-run the `__main__` script. Inside Streamlit (or AppTest) that is the page that
+    started the sweep, which must not run again in a worker: hide it while the workers start."""
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
 
 
 def _dask(spec: SweepSpec, finished, stop, progress, scheduler: str | None = None, workers: int | None = None) -> None:

@@ -85,8 +85,17 @@ def test_processes_backend_stores_every_run_with_serial_numbers(tmp_path):
     assert {key(r): r.metrics["val_loss"] for r in result.results} == pytest.approx({key(r): r.metrics["val_loss"] for r in serial.results})
 
 
-def test_dask_local_cluster_sweep_stores_every_run(tmp_path):
+def test_dask_local_cluster_sweep_stores_every_run(tmp_path, monkeypatch):
+    """Also from inside a page: Streamlit makes the page script `__main__`, which spawned workers must not re-run."""
     pytest.importorskip("dask.distributed")
+    import sys
+    import types
+
+    page = tmp_path / "page.py"
+    page.write_text("raise RuntimeError('the page ran again inside a Dask worker')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
     store = Store(tmp_path / "s.db")
     spec = SweepSpec("polynomial", FAST, (Axis("degree", (1, 3)),), folds=2)
     result = run_sweep(spec, store=store, backend="dask", workers=2)
