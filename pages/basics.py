@@ -13,8 +13,11 @@ from core.charts.basics import (
     softmax_bars,
     softmax_sweep_chart,
 )
+from ui.boot import require_router
 from ui.runner import run, warn_if_diverged
 from ui.widgets import param_input
+
+require_router()
 
 
 @st.cache_data(show_spinner=False)

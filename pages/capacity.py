@@ -8,8 +8,11 @@ from core.charts.capacity import curves_overlay, fit_panels
 from core.charts.curves import metric_vs
 from core.selection import pick_best, stacked_frames
 from core.sweeps import sweep_frame
+from ui.boot import require_router
 from ui.runner import run, warn_if_diverged
 from ui.widgets import param_input
+
+require_router()
 
 # Degrees every sweep visits (the three chosen ones are added); enough to see the U shape, few enough to stay fast.
 SWEEP_DEGREES = (0, 1, 2, 3, 4, 6, 8, 12, 20)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.charts.classification import confusion_heatmap, examples_per_class, misclassified_captions, to_display
+from core.charts.classification import (
+    confusion_heatmap,
+    examples_per_class,
+    misclassified_captions,
+    to_display,
+)
 from core.charts.curves import training_curves
 from core.checkpoint import CheckpointError, evaluate_saved, to_bytes
 from core.data import DataUnavailable, data_dir, digits, mnist
+from ui.boot import require_router
 from ui.runner import run, warn_if_diverged
 from ui.widgets import param_input
+
+require_router()
 
 STUDY = "classification"
 

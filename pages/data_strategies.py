@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.charts.curves import metric_vs, training_curves
-from core.charts.curves import side_by_side_curves
+from core.charts.curves import metric_vs, side_by_side_curves, training_curves
 from core.charts.data_strategies import early_stopping_curves, fold_curves, fold_scores
 from core.compare import summary_by
 from core.data.images import mnist_available
 from core.selection import best_epoch, pick_best, stacked_history, value_at
 from core.sweeps import sweep_frame
+from ui.boot import require_router
 from ui.runner import run, warn_if_diverged
 from ui.widgets import param_input
+
+require_router()
 
 VAL_DEGREES = (0, 1, 2, 3, 4, 5, 6, 8, 12)
 

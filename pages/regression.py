@@ -7,8 +7,11 @@ import streamlit as st
 
 from core.charts.curves import training_curves
 from core.charts.regression import coefficient_bars, fit_plot, weights_compare
+from ui.boot import require_router
 from ui.runner import prefetch, run, warn_if_diverged
 from ui.widgets import param_input
+
+require_router()
 
 st.title("Regression")
 st.markdown(

@@ -5,12 +5,25 @@ from __future__ import annotations
 import streamlit as st
 
 from core.charts.curves import side_by_side_curves
-from core.charts.regularization import compare_bars, dropout_convergence, sweep_with_baseline, weight_histogram
-from core.regularization import PENALTY_METHODS, compare_dropout_schemes, penalty_values, strength_grid
+from core.charts.regularization import (
+    compare_bars,
+    dropout_convergence,
+    sweep_with_baseline,
+    weight_histogram,
+)
+from core.regularization import (
+    PENALTY_METHODS,
+    compare_dropout_schemes,
+    penalty_values,
+    strength_grid,
+)
 from core.selection import stacked_frames, stacked_history
 from core.sweeps import sweep_frame
+from ui.boot import require_router
 from ui.runner import run, warn_if_diverged
 from ui.widgets import log_options, param_input
+
+require_router()
 
 STUDY = "weight-decay"
 

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.charts.compare import band_curves, facet_curves, overlay_curves, parallel_coordinates
+from core.charts.compare import (
+    band_curves,
+    facet_curves,
+    overlay_curves,
+    parallel_coordinates,
+)
 from core.charts.curves import metric_vs
-from core.compare import group_history, metric_columns, run_labels, smooth, summary_by, varying_columns, with_labels
+from core.compare import (
+    group_history,
+    metric_columns,
+    run_labels,
+    smooth,
+    summary_by,
+    varying_columns,
+    with_labels,
+)
 from core.studies import get_study
+from ui.boot import require_router
 from ui.runner import get_store, run
 from ui.share import copy_link, download_buttons, import_box
+
+require_router()
 
 st.title("Runs")
 st.markdown(
@@ -59,7 +75,8 @@ download_buttons(table["id"].tolist(), stem="overfit-lab-runs")
 st.header("Compare runs")
 labels = run_labels(shown)
 ids = table["id"].astype(int).tolist()
-chosen = st.multiselect("runs to compare", ids, default=ids[:3], format_func=lambda i: labels.get(i, str(i)),
+# options are plain run ids (a bound widget's URL holds its labels); the charts' legends carry the full labels
+chosen = st.multiselect("runs to compare (ids)", ids, default=ids[:3],
                         key="runs.ids", bind="query-params", max_selections=12)
 c = st.columns(4)
 y = c[0].segmented_control("curve", ["loss", "acc"], default="loss", key="runs.y", bind="query-params", required=True)
@@ -117,7 +134,8 @@ else:
 
 # --- re-run and share ----------------------------------------------------------------------------------
 st.header("Re-run and share")
-rid = st.selectbox("run to re-run", ids, format_func=lambda i: labels.get(i, str(i)), key="runs.rerun", bind="query-params")
+rid = st.selectbox("run to re-run (id)", ids, key="runs.rerun", bind="query-params")
+st.caption(labels.get(rid, ""))
 record = store.records([rid])[0]
 study = get_study(record["study"])
 config = {k: v for k, v in record["config"].items() if k not in ("fold", "folds")}

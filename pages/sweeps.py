@@ -11,9 +11,12 @@ from core.compare import metric_columns, summary_by
 from core.studies import STUDIES, get_study
 from core.sweeps import BACKENDS, Axis, SweepSpec, describe, grid_values
 from ui import jobs
+from ui.boot import require_router
 from ui.runner import get_store
 from ui.share import copy_link, download_buttons, link_to
 from ui.widgets import log_options
+
+require_router()
 
 MAX_UI_RUNS = 400
 
@@ -30,9 +33,10 @@ sweep_id = st.query_params.get("sweep.id")
 
 # --- set up --------------------------------------------------------------------------------------------
 with st.expander("New sweep", expanded=sweep_id is None):
-    study_id = st.selectbox("study", list(STUDIES), key="sweep.study", bind="query-params",
-                            format_func=lambda s: f"{s} — {STUDIES[s].title}")
+    # plain ids as options: a bound widget's URL value is its label, so labels stay short and stable
+    study_id = st.selectbox("study", list(STUDIES), key="sweep.study", bind="query-params")
     study = get_study(study_id)
+    st.caption(f"{study.title}: {study.summary}")
     sweepable = [p.name for p in study.params if p.name != "seed"]
     default_axis = next((n for n in ("weight_decay", "degree", "lr") if n in sweepable), sweepable[0])
     names = st.multiselect("parameters to sweep (one or two)", sweepable, default=[default_axis], max_selections=2,

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 
 from ..metrics import label
-from .curves import SPLIT_ORDER, side_by_side_curves
+from .curves import CATEGORY, SPLIT_ORDER, side_by_side_curves
 
 
 def overlay_curves(history: pd.DataFrame, y: str = "loss", *, title: str | None = None, log_y: bool = False,
@@ -19,7 +19,7 @@ def overlay_curves(history: pd.DataFrame, y: str = "loss", *, title: str | None 
     return alt.Chart(data).mark_line().encode(
         x=alt.X("epoch:Q", title="epoch"),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
-        color=alt.Color("run:N", title="run"),
+        color=alt.Color("run:N", title="run", scale=alt.Scale(scheme=CATEGORY)),
         strokeDash=alt.StrokeDash("split:N", sort=SPLIT_ORDER, title="split"),
         detail="split:N",
         tooltip=["run:N", "split:N", "epoch:Q", alt.Tooltip(f"{y}:Q", format=".4g")],
@@ -41,7 +41,7 @@ def band_curves(grouped: pd.DataFrame, by: str, y: str = "loss", *, splits: Sequ
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     base = alt.Chart(data).encode(
         x=alt.X("epoch:Q", title="epoch"),
-        color=alt.Color(f"{by}:N", title=label(by)),
+        color=alt.Color(f"{by}:N", title=label(by), scale=alt.Scale(scheme=CATEGORY)),
     )
     band = base.mark_area(opacity=0.18).encode(y=alt.Y("lower:Q", title=label(y), scale=scale), y2="upper:Q", detail="split:N")
     line = base.mark_line().encode(

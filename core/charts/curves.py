@@ -20,6 +20,19 @@ def split_color(title: str = "split", present=None) -> alt.Color:
     return alt.Color("split:N", title=title, sort=keep, scale=alt.Scale(domain=keep, range=colors))
 
 
+CATEGORY = "tableau10"  # distinct hues for runs and groups (the default theme's first colours are two blues)
+
+
+def metric_colors(metrics: Sequence[str]) -> list[str]:
+    """A colour per metric: train_*, val_* and test_* in their split's colour, others from a categorical scheme."""
+    others = iter(["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"])
+    out = []
+    for m in metrics:
+        split = m.split("_", 1)[0]
+        out.append(SPLIT_COLORS[SPLIT_ORDER.index(split)] if split in SPLIT_ORDER else next(others))
+    return out
+
+
 def training_curves(
     history: pd.DataFrame,
     y: str = "loss",
@@ -72,7 +85,8 @@ def metric_vs(
     ys = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     base = alt.Chart(long).encode(
         x=alt.X(f"{x}:Q", title=label(x), scale=xs),
-        color=alt.Color("metric:N", title="metric", sort=list(metrics)),
+        color=alt.Color("metric:N", title="metric", sort=list(metrics),
+                        scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics))),
     )
     line = base.mark_line(point=True).encode(
         y=alt.Y("mean(value):Q", title=", ".join(label(m) for m in metrics), scale=ys),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .curves import split_color
+from .curves import CATEGORY, split_color
 
 
 def fit_plot(points: pd.DataFrame, fit: pd.DataFrame, *, color_field: str = "line", x_domain: tuple[float, float] | None = None,
@@ -35,7 +35,7 @@ def weights_compare(frame: pd.DataFrame, *, title: str = "Weights", id_col: str 
         x=alt.X(f"{id_col}:N", title=id_col.replace("_", " "), sort=list(frame[id_col])),
         xOffset=alt.XOffset("source:N", sort=value_cols),
         y=alt.Y("value:Q", title="value"),
-        color=alt.Color("source:N", sort=value_cols, title=""),
+        color=alt.Color("source:N", sort=value_cols, title="", scale=alt.Scale(scheme=CATEGORY)),
         tooltip=[f"{id_col}:N", "source:N", alt.Tooltip("value:Q", format=".4f")],
     ).properties(title=title, height=260)
 

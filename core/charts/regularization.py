@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 
 from ..metrics import label
+from .curves import metric_colors
 
 
 def weight_histogram(weights: pd.DataFrame, *, by: str = "method", order: Sequence[str] | None = None, maxbins: int = 40,
@@ -36,7 +37,8 @@ def sweep_with_baseline(runs: pd.DataFrame, x: str, metrics: Sequence[str], base
     """Metrics against a strength (log x) as lines with points; each metric's no-penalty value as a dashed rule."""
     long = runs.melt(id_vars=[x], value_vars=list(metrics), var_name="metric", value_name="value").dropna(subset=["value"])
     ys = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    color = alt.Color("metric:N", title="metric", sort=list(metrics))
+    color = alt.Color("metric:N", title="metric", sort=list(metrics),
+                      scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics)))
     lines = alt.Chart(long).mark_line(point=True).encode(
         x=alt.X(f"{x}:Q", title=label(x), scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False)),
         y=alt.Y("value:Q", title=", ".join(label(m) for m in metrics), scale=ys),
@@ -63,7 +65,8 @@ def compare_bars(runs: pd.DataFrame, by: str, metrics: Sequence[str], *, order: 
         x=alt.X(f"{by}:N", title=None, sort=sort, axis=alt.Axis(labelAngle=-20)),
         xOffset=alt.XOffset("metric:N", sort=list(metrics)),
         y=alt.Y("value:Q", title=", ".join(label(m) for m in metrics), scale=alt.Scale(type="log") if log_y else alt.Scale()),
-        color=alt.Color("metric:N", title="metric", sort=list(metrics)),
+        color=alt.Color("metric:N", title="metric", sort=list(metrics),
+                        scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics))),
         tooltip=[f"{by}:N", "metric:N", alt.Tooltip("value:Q", format=".4g")],
     )
     if log_y:

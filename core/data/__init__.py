@@ -4,7 +4,15 @@ from .augment import Augment
 from .bundle import DataBundle, Split, derive_seed, generator
 from .images import DataUnavailable, data_dir, digits, mnist
 from .splits import add_label_noise, fold_indices, hold_out, prepare, subsample
-from .synthetic import FUNCTIONS, function_1d, high_dim_linear, linear, poly_features, poly_true_coef, polynomial
+from .synthetic import (
+    FUNCTIONS,
+    function_1d,
+    high_dim_linear,
+    linear,
+    poly_features,
+    poly_true_coef,
+    polynomial,
+)
 from .toy2d import TOY_DATASETS, grid_2d, make_toy, toy_bundle
 
 __all__ = [

@@ -14,7 +14,16 @@ from . import (
     polynomial,
     weight_decay,
 )
-from .base import Cancelled, Report, RunResult, Study, check_run, config_dict, run_one, run_study
+from .base import (
+    Cancelled,
+    Report,
+    RunResult,
+    Study,
+    check_run,
+    config_dict,
+    run_one,
+    run_study,
+)
 
 STUDIES: dict[str, Study] = {
     m.STUDY.id: m.STUDY

@@ -8,7 +8,13 @@ import torch
 from torch import nn
 
 from ..data import DataBundle, digits, mnist, toy_bundle
-from ..models import ScratchLinearRegression, linear_regression, mlp, softmax_regression, weight_tensors
+from ..models import (
+    ScratchLinearRegression,
+    linear_regression,
+    mlp,
+    softmax_regression,
+    weight_tensors,
+)
 from ..params import P, Param
 
 IMAGE_DATASETS = ("digits", "mnist")

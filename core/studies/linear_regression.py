@@ -8,7 +8,13 @@ import torch
 from ..data import generator, linear
 from ..params import P
 from .base import Report, Study
-from .common import check_regression_optimizer, closed_form, linear_weights, regression_model, regression_train_config
+from .common import (
+    check_regression_optimizer,
+    closed_form,
+    linear_weights,
+    regression_model,
+    regression_train_config,
+)
 
 TRUE_W, TRUE_B = 2.0, 4.2
 
