@@ -147,7 +147,7 @@ def progress_panel() -> None:
         eta = job.eta_s()
         left = f", about {eta:.0f} s left" if eta is not None else ""
         st.progress(min(max(job.fraction, done / total), 1.0), text=f"{done}/{total} runs stored{left} ({job.text})")
-        if st.button("Cancel (keeps finished runs)", icon=":material/stop:", key="sweep.cancel"):
+        if st.button("Cancel (keeps finished runs)", icon=":material/cancel:", key="sweep.cancel"):
             job.cancel.set()
             st.toast("Cancelling after the run in flight…")
     else:
