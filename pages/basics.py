@@ -98,7 +98,7 @@ if grad_tab.open:
         st.markdown(
             "Backpropagation multiplies the gradient, layer by layer, by the weights and by the activation's derivative. "
             "Here real MLPs (10 inputs, one output, 64 random inputs and targets, squared loss) of every depth up to the slider "
-            "get one `loss.backward()`, and we read the norm of the **first layer's** weight gradient — averaged over 3 seeds. "
+            "get one backward pass (`backward()`), and we read the norm of the **first layer's** weight gradient — averaged over 3 seeds. "
             "With sigmoid each layer multiplies by at most ¼, so the first layer gets almost nothing in a deep network. "
             "With ReLU and He initialisation the gradient keeps its size. Tanh depends on the initialisation: try *pytorch* "
             "(small weights), where tanh and ReLU shrink too, and *xavier*."
@@ -124,7 +124,7 @@ if pass_tab.open:
             "A 2–3–1 network on one sample (x, y): z₁ = W₁x + b₁, h = f(z₁), ŷ = W₂h + b₂, loss L = (ŷ − y)². "
             "Going backwards, the chain rule gives each gradient from the one after it: ∂L/∂ŷ = 2(ŷ − y), "
             "∂L/∂W₂ = ∂L/∂ŷ·hᵀ, ∂L/∂h = W₂ᵀ∂L/∂ŷ, ∂L/∂z₁ = ∂L/∂h ⊙ f′(z₁), ∂L/∂W₁ = ∂L/∂z₁·xᵀ. "
-            "The *by hand* column evaluates these formulas; the *autograd* column is what `loss.backward()` put in `.grad` "
+            "The *by hand* column evaluates these formulas; the *autograd* column is what `backward()` put in `.grad` "
             "(and, for z₁, h, ŷ, `retain_grad()`)."
         )
         c = st.columns(5)

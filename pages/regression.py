@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pandas as pd
 import streamlit as st
 
 from core.charts.curves import training_curves
 from core.charts.regression import coefficient_bars, fit_plot, weights_compare
+from core.models import ManualSGD, ScratchLinearRegression
 from ui.boot import require_router
 from ui.runner import prefetch, run, warn_if_diverged
 from ui.widgets import param_input
@@ -64,18 +67,13 @@ if uni_tab.open:
                     "growing and the loss oscillates or explodes. That is why a training loop calls `optimizer.zero_grad()` "
                     "(or `w.grad.zero_()`) before each `backward()`."
                 )
-            with st.expander("The from-scratch code"):
-                st.code(
-                    "w = torch.randn(1, 1) * 0.01; w.requires_grad_(True)   # small random slope\n"
-                    "b = torch.zeros(1, requires_grad=True)                 # zero intercept\n"
-                    "for X, y in batches:\n"
-                    "    loss = ((X @ w + b - y) ** 2).mean()\n"
-                    "    loss.backward()                 # fills w.grad and b.grad\n"
-                    "    with torch.no_grad():\n"
-                    "        w -= lr * w.grad; b -= lr * b.grad\n"
-                    "        w.grad.zero_(); b.grad.zero_()   # otherwise the next backward() adds to them",
-                    language="python",
+            with st.expander("The from-scratch code (the source that just ran)"):
+                st.markdown(
+                    "The model and its step, from `core/models.py`. The one training loop (`core.training.fit`) calls, "
+                    "for each mini-batch: `zero_grad()` (skipped when the toggle is off), the loss, its backward pass, then "
+                    "`step()`."
                 )
+                st.code(inspect.getsource(ScratchLinearRegression) + "\n\n" + inspect.getsource(ManualSGD), language="python")
 
 
 # --- 2. multivariate ------------------------------------------------------------------------------

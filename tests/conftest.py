@@ -36,15 +36,22 @@ def mnist_dir() -> Path:
     return MNIST_DIR
 
 
-@pytest.fixture
-def app_test():
-    """Load a page (path relative to the project root, optional URL parameters) into AppTest, run it, return it."""
+def load_page(page: str, query: dict[str, str] | None = None, timeout: float = 120):
+    """A page (path relative to the project root) run in AppTest, as if opened from a link with `query` in its URL."""
     from streamlit.testing.v1 import AppTest
 
-    def load(page: str, query: dict[str, str] | None = None, timeout: float = 120):
-        at = AppTest.from_file(str(ROOT / page), default_timeout=timeout)
-        for key, value in (query or {}).items():  # as if opened from a link with these URL parameters
-            at.query_params[key] = value
-        return at.run()
+    at = AppTest.from_file(str(ROOT / page), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
 
-    return load
+
+def metric_values(at) -> dict[str, str]:
+    """Every st.metric a page shows, label → value."""
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture
+def app_test():
+    """`load_page` as a fixture."""
+    return load_page

@@ -14,7 +14,6 @@ from core.studies import get_study, run_study
 from core.training import evaluate
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Tiny models: one intra-op thread. With two, a busy shared machine makes every op wait for the second

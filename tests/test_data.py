@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from core.data import (
+    TOY_DATASETS,
     Augment,
     DataUnavailable,
     Split,
-    TOY_DATASETS,
     add_label_noise,
     digits,
     fold_indices,
@@ -31,9 +31,9 @@ from core.data import (
     toy_bundle,
 )
 from core.data.augment import _check_convention, affine_batch
+from core.models import mlp
 from core.studies import get_study
 from core.training import TrainConfig, fit
-from core.models import mlp
 
 
 def tracked(labels: np.ndarray) -> Split:

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from streamlit.testing.v1 import AppTest
-
-from conftest import ROOT
+from conftest import load_page
+from conftest import metric_values as metrics
 
 PAGE = "pages/data_strategies.py"
 
 
-def load(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=120)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+def load(query: dict[str, str] | None = None):
+    return load_page(PAGE, query)
 
 
 def pct(text: str) -> float:

@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from core.models import Dropout
-from core.regularization import SCHEMES, compare_dropout_schemes, penalty_values, strength_grid
+from core.regularization import (
+    SCHEMES,
+    compare_dropout_schemes,
+    penalty_values,
+    strength_grid,
+)
 from core.selection import best_epoch, pick_best, stacked_history, value_at
 from core.studies import get_study, run_study
 

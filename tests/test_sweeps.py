@@ -10,7 +10,14 @@ import pytest
 from core.cli import main
 from core.store import Store
 from core.studies import get_study, run_study
-from core.sweeps import Axis, SweepSpec, choose_backend, grid_values, parse_axis, run_sweep
+from core.sweeps import (
+    Axis,
+    SweepSpec,
+    choose_backend,
+    grid_values,
+    parse_axis,
+    run_sweep,
+)
 
 FAST = {"epochs": 5}
 

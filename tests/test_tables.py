@@ -12,7 +12,14 @@ import pytest
 
 from core.store import Store
 from core.studies import get_study, run_study
-from core.tables import FORMATS, ImportRefused, export_runs, import_bytes, import_file, neutralise_formulas
+from core.tables import (
+    FORMATS,
+    ImportRefused,
+    export_runs,
+    import_bytes,
+    import_file,
+    neutralise_formulas,
+)
 
 EXT = {"csv": "csv", "json": "json", "parquet": "parquet", "markdown": "md"}
 
