@@ -9,7 +9,7 @@ from core.charts.curves import metric_vs
 from core.selection import pick_best, stacked_frames
 from core.sweeps import sweep_frame
 from ui.boot import require_router
-from ui.runner import run, warn_if_diverged
+from ui.runner import run_each, warn_if_diverged
 from ui.widgets import param_input
 
 require_router()
@@ -18,17 +18,6 @@ require_router()
 SWEEP_DEGREES = (0, 1, 2, 3, 4, 6, 8, 12, 20)
 DEPTHS = (1, 2, 3, 4)
 WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-
-
-def run_all(study: str, configs: list[dict], what: str):
-    """One cached run per config; None (after the runner's message) if any cannot run."""
-    results = []
-    for cfg, name in configs:
-        r = run(study, cfg, label=f"{what} {name}")
-        if r is None:
-            return None
-        results.append(r[0])
-    return results
 
 
 st.title("Capacity")
@@ -57,7 +46,7 @@ if fit_tab.open:
         noise = param_input("noise", study="polynomial", key="fit.noise", default=0.3, high=2.0, container=c[4])
         base = {"n_train": n_train, "noise": noise, "batch_size": n_train, "epochs": 100, "optimizer": "adam", "lr": 1.0}
         degrees = sorted(set(SWEEP_DEGREES) | {low, right, high})
-        results = run_all("polynomial", [({**base, "degree": d}, f"degree {d}") for d in degrees], "polynomial of")
+        results = run_each("polynomial", [({**base, "degree": d}, f"polynomial of degree {d}") for d in degrees])
         if results is not None:
             warn_if_diverged(results, "a fit")
             by_degree = dict(zip(degrees, results))
@@ -99,7 +88,7 @@ if wd_tab.open:
         epochs = param_input("epochs", study="capacity", key="wd.epochs", default=200, low=50, high=2000, container=c[3])
         base = {"budget": budget, "function": function, "activation": activation, "epochs": epochs,
                 "n_train": 100, "batch_size": 100, "lr": 0.05, "noise": 0.05}
-        results = run_all("capacity", [({**base, "depth": d}, f"depth {d}") for d in DEPTHS], "network of")
+        results = run_each("capacity", [({**base, "depth": d}, f"network of depth {d}") for d in DEPTHS])
         if results is not None and not warn_if_diverged(results, "a network"):
             labels = [f"depth {r.config['depth']} × width {r.metrics['hidden_used']} ({r.metrics['n_params']} params)" for r in results]
             left, right = st.columns(2)
@@ -133,7 +122,7 @@ if ua_tab.open:
         base = {"function": function, "activation": activation, "noise": noise, "depth": 1,
                 "n_train": 100, "batch_size": 100, "lr": 0.05, "epochs": 200}
         widths = [n for n in WIDTHS if n <= widest]
-        results = run_all("capacity", [({**base, "hidden": n}, f"N = {n}") for n in widths], "one hidden layer with")
+        results = run_each("capacity", [({**base, "hidden": n}, f"one hidden layer with N = {n}") for n in widths])
         if results is not None and not warn_if_diverged(results, "a network"):
             labels = [f"N = {n}" for n in widths]
             left, right = st.columns(2)

@@ -11,7 +11,7 @@ from core.data.images import mnist_available
 from core.selection import best_epoch, pick_best, stacked_history, value_at
 from core.sweeps import sweep_frame
 from ui.boot import require_router
-from ui.runner import run, warn_if_diverged
+from ui.runner import run, run_each, warn_if_diverged
 from ui.widgets import param_input
 
 require_router()
@@ -116,13 +116,7 @@ if val_tab.open:
         noise = param_input("noise", study="polynomial", key="val.noise", default=0.3, high=2.0, container=c[2])
         base = {"n_train": n_train, "val_fraction": val_fraction, "noise": noise, "batch_size": n_train, "epochs": 100,
                 "optimizer": "adam", "lr": 1.0}
-        results = []
-        for d in VAL_DEGREES:
-            r = run("polynomial", {**base, "degree": d}, label=f"degree {d}")
-            if r is None:
-                results = None
-                break
-            results.append(r[0])
+        results = run_each("polynomial", [({**base, "degree": d}, f"degree {d}") for d in VAL_DEGREES])
         if results and not warn_if_diverged(results, "a fit"):
             frame = sweep_frame(results)
             chosen = pick_best(frame, "val_loss")

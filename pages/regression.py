@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import inspect
 
-import pandas as pd
 import streamlit as st
 
 from core.charts.curves import training_curves
 from core.charts.regression import coefficient_bars, fit_plot, weights_compare
 from core.models import ManualSGD, ScratchLinearRegression
+from core.selection import stacked_history
 from ui.boot import require_router
 from ui.runner import prefetch, run, warn_if_diverged
 from ui.widgets import param_input
@@ -53,8 +53,7 @@ if uni_tab.open:
                 if s.status == "ok":
                     st.altair_chart(fit_plot(s.frames["points"], s.frames["fit"], title="Data, true line, trained and closed-form fits"))
             with right:
-                hist = [h.assign(model=name) for name, h in (("scratch", s.history), ("nn.Linear", l.history))]
-                both = pd.concat(hist)
+                both = stacked_history([s, l], "model", ["scratch", "nn.Linear"])
                 st.altair_chart(training_curves(both, run="model", log_y=True, title="MSE by epoch (log scale)"))
             m1, m2, m3 = st.columns(3)
             m1.metric("from scratch: w, b", f"{s.metrics.get('w', float('nan')):.3f}, {s.metrics.get('b', float('nan')):.3f}" if s.status == "ok" else "diverged")

@@ -20,7 +20,7 @@ from core.regularization import (
 from core.selection import stacked_frames, stacked_history
 from core.sweeps import sweep_frame
 from ui.boot import require_router
-from ui.runner import run, warn_if_diverged
+from ui.runner import run, run_each, warn_if_diverged
 from ui.widgets import log_options, param_input
 
 require_router()
@@ -70,10 +70,7 @@ if pen_tab.open:
         base = {"optimizer": optimizer, "batch_size": 20, "lr": 0.01}  # full batch: 4× fewer steps than the study's 5
         labels = ["no penalty"] + [f"{m} λ={strengths[m]:g}" for m in PENALTY_METHODS]
         configs = [base] + [{**base, **penalty_values(m, strengths[m])} for m in PENALTY_METHODS]
-        results = []
-        for cfg, name in zip(configs, labels):
-            r = run(STUDY, cfg, label=name)
-            results = None if r is None or results is None else results + [r[0]]
+        results = run_each(STUDY, list(zip(configs, labels)))
         if results is not None:
             warn_if_diverged(results, "a run")
             ok = [(n, r) for n, r in zip(labels, results) if r.status == "ok"]
@@ -104,10 +101,9 @@ if pen_tab.open:
                                                 title="Train and test MSE by epoch (log scale)"))
 
         st.subheader(f"Sweeping the strength of {swept}")
-        sweep = []
-        for lam in strength_grid(strengths[swept]):  # the chosen λ and up to two decades either side
-            r = run(STUDY, {**base, **penalty_values(swept, lam)}, label=f"{swept} λ={lam:g}")
-            sweep = None if r is None or sweep is None else sweep + [r[0]]
+        # the chosen λ and up to two decades either side
+        sweep = run_each(STUDY, [({**base, **penalty_values(swept, lam)}, f"{swept} λ={lam:g}")
+                                 for lam in strength_grid(strengths[swept])])
         if sweep is not None and results is not None:
             warn_if_diverged(sweep, f"{swept} at some strength")
             param = PENALTY_METHODS[swept][0]

@@ -165,6 +165,17 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, f
     return results
 
 
+def run_each(study_id: str, configs: Sequence[tuple[Mapping[str, Any], str]]) -> list[RunResult] | None:
+    """One run per (values, label), e.g. a degree or a strength each; None (after the message) if any cannot run."""
+    results = []
+    for values, label in configs:
+        runs = run(study_id, values, label=label)
+        if runs is None:
+            return None
+        results.append(runs[0])
+    return results
+
+
 def prefetch(study_id: str, values_list: Sequence[Mapping[str, Any]], *, folds: int | None = None) -> None:
     """Train these configs in a background thread, nearest first, so the page finds them cached.
 
