@@ -44,6 +44,11 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def csv_text(frame: pd.DataFrame) -> str:
+    """A DataFrame as CSV text that is safe to open in a spreadsheet: the one CSV writer of the project."""
+    return neutralise_formulas(frame).to_csv(index=False)
+
+
 def _md_cell(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return ""
@@ -68,7 +73,7 @@ def export_runs(records: Sequence[dict[str, Any]], fmt: str) -> bytes:
         return (json.dumps(json.loads(to_json(list(records))), indent=1) + "\n").encode()
     frame = runs_frame(records)
     if fmt == "csv":
-        return neutralise_formulas(frame).to_csv(index=False).encode()
+        return csv_text(frame).encode()
     if fmt == "markdown":
         return to_markdown(frame).encode()
     buf = io.BytesIO()
@@ -79,7 +84,7 @@ def export_runs(records: Sequence[dict[str, Any]], fmt: str) -> bytes:
 def format_table(frame: pd.DataFrame, fmt: str) -> str:
     """A DataFrame as text for the terminal: table, csv, json or markdown."""
     if fmt == "csv":
-        return neutralise_formulas(frame).to_csv(index=False)
+        return csv_text(frame)
     if fmt == "markdown":
         return to_markdown(frame)
     if fmt == "json":
