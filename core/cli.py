@@ -1,4 +1,4 @@
-"""Command line: `python -m core studies | run | runs | export | import`.
+"""Command line: `python -m core studies | run | sweep | runs | summary | export | import`.
 
 Bad input (an unknown study or parameter, a value out of range, a refused import) exits with
 status 2 and one line naming what is wrong; nothing is stored.
@@ -20,6 +20,7 @@ from .metrics import METRICS
 from .store import Store, runs_frame
 from .studies import STUDIES, get_study, run_study
 from .sweeps import BACKENDS
+from .summary import FORMATS as SUMMARY_FORMATS
 from .tables import FORMATS, ImportRefused, export_runs, format_table, import_file
 
 TEXT_FORMATS = ("table", "csv", "json", "markdown")
@@ -69,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("runs", parents=[db], help="list stored runs")
     p.add_argument("--study", help="only this study")
     p.add_argument("--format", choices=TEXT_FORMATS, default="table")
+
+    p = sub.add_parser("summary", parents=[db], help="a summary table to share: mean ± std per setting, one study at a time")
+    p.add_argument("--study", help="only this study")
+    p.add_argument("--ids", help="only these run ids, comma-separated")
+    p.add_argument("--sweep", help="only the runs of this stored sweep (its id)")
+    p.add_argument("--metrics", nargs="+", metavar="METRIC",
+                   help="metric columns, space- or comma-separated (default: the study's headline metrics)")
+    p.add_argument("--format", choices=SUMMARY_FORMATS, default="markdown")
 
     p = sub.add_parser("export", parents=[db], help="export stored runs with their full configs")
     p.add_argument("--format", choices=FORMATS, default="csv")
@@ -201,13 +210,46 @@ def cmd_runs(args) -> int:
     return 0
 
 
+def parse_ids(text: str | None) -> list[int] | None:
+    """--ids as a list of run ids (None when not given); UsageError for anything else."""
+    if not text:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"--ids: {text!r} is not a comma-separated list of run ids") from None
+
+
+def cmd_summary(args) -> int:
+    from .summary import render_all, summaries
+
+    store = Store(args.db)
+    if args.study is not None:
+        get_study(args.study)
+    if args.sweep is not None and args.sweep not in set(store.sweeps()["id"]):
+        raise UsageError(f"--sweep: no stored sweep {args.sweep!r} (the Sweeps page and `python -m core sweep` print sweep ids)")
+    ids = parse_ids(args.ids)
+    if ids:
+        missing = sorted(set(ids) - {r["id"] for r in store.records(ids)})
+        if missing:
+            raise UsageError(f"--ids: no stored run with id {', '.join(map(str, missing))}")
+    metrics = [m for part in args.metrics or [] for m in part.split(",") if m.strip()] or None
+    tables = summaries(store, ids, study=args.study, sweep_id=args.sweep, metrics=metrics)
+    if not tables:
+        what = [f"study {args.study}" if args.study else "", f"sweep {args.sweep}" if args.sweep else "", "these ids" if ids else ""]
+        where = " and ".join(w for w in what if w)
+        print(f"no runs stored{' for ' + where if where else ' yet: try `python -m core run polynomial`'}", file=sys.stderr)
+        return 0
+    text = render_all(tables, args.format)
+    if len(tables) > 1:
+        print(f"{len(tables)} studies in these runs: one table each ({', '.join(t.study for t in tables)}); "
+              "--study picks one", file=sys.stderr)
+    sys.stdout.write(text)
+    return 0
+
+
 def cmd_export(args) -> int:
-    ids = None
-    if args.ids:
-        try:
-            ids = [int(x) for x in args.ids.split(",") if x.strip()]
-        except ValueError:
-            raise UsageError(f"--ids: {args.ids!r} is not a comma-separated list of run ids") from None
+    ids = parse_ids(args.ids)
     records = Store(args.db).records(ids, study=args.study, with_history=args.format == "json")
     data = export_runs(records, args.format)
     if args.out:
@@ -231,4 +273,5 @@ def cmd_import(args) -> int:
     return 0
 
 
-COMMANDS = {"studies": cmd_studies, "run": cmd_run, "sweep": cmd_sweep, "runs": cmd_runs, "export": cmd_export, "import": cmd_import}
+COMMANDS = {"studies": cmd_studies, "run": cmd_run, "sweep": cmd_sweep, "runs": cmd_runs, "summary": cmd_summary,
+            "export": cmd_export, "import": cmd_import}

@@ -1,7 +1,9 @@
 """Every metric name a run can record, with its type and meaning: one name per idea.
 
 Import checks columns against this list, charts take axis titles from it, and a test checks
-that every study only reports metrics declared here.
+that every study only reports metrics declared here. `better` says which way a metric improves
+(summary tables mark the best value by it); `DERIVED` metrics are computed from a run's stored
+ones, never stored, and `HEADLINE` is what a study shows by default when it declares nothing.
 """
 
 from __future__ import annotations
@@ -14,27 +16,28 @@ class Metric:
     name: str
     kind: type  # float, int or bool
     help: str
+    better: str | None = None  # 'lower' or 'higher' is better; None: neither (a count, a learned value)
 
 
 _METRICS = [
-    Metric("train_loss", float, "Mean loss on the training set (MSE or cross-entropy), in eval mode after training."),
-    Metric("val_loss", float, "Mean loss on the validation set (the held-out fold with K-fold)."),
-    Metric("test_loss", float, "Mean loss on the test set."),
-    Metric("train_acc", float, "Accuracy on the training set."),
-    Metric("val_acc", float, "Accuracy on the validation set."),
-    Metric("test_acc", float, "Accuracy on the test set."),
+    Metric("train_loss", float, "Mean loss on the training set (MSE or cross-entropy), in eval mode after training.", better="lower"),
+    Metric("val_loss", float, "Mean loss on the validation set (the held-out fold with K-fold).", better="lower"),
+    Metric("test_loss", float, "Mean loss on the test set.", better="lower"),
+    Metric("train_acc", float, "Accuracy on the training set.", better="higher"),
+    Metric("val_acc", float, "Accuracy on the validation set.", better="higher"),
+    Metric("test_acc", float, "Accuracy on the test set.", better="higher"),
     Metric("epochs_run", int, "Epochs actually trained (fewer than epochs after early stopping or divergence)."),
     Metric("stopped_early", bool, "Whether early stopping ended the run."),
     Metric("best_epoch", int, "Epoch with the lowest val_loss (early stopping)."),
     Metric("train_examples", int, "Training examples actually used (after subsampling and validation hold-out)."),
-    Metric("duration_s", float, "Wall-clock seconds the run took."),
+    Metric("duration_s", float, "Wall-clock seconds the run took.", better="lower"),
     Metric("w", float, "Learned slope (univariate regression)."),
     Metric("b", float, "Learned intercept (univariate regression)."),
     Metric("closed_form_w", float, "Least-squares slope from the normal equations."),
     Metric("closed_form_b", float, "Least-squares intercept from the normal equations."),
-    Metric("weight_error", float, "Distance ‖w_learned − w_true‖."),
-    Metric("bias_error", float, "|b_learned − b_true|."),
-    Metric("coef_error", float, "Distance between learned and true polynomial coefficients."),
+    Metric("weight_error", float, "Distance ‖w_learned − w_true‖.", better="lower"),
+    Metric("bias_error", float, "|b_learned − b_true|.", better="lower"),
+    Metric("coef_error", float, "Distance between learned and true polynomial coefficients.", better="lower"),
     Metric("weight_norm", float, "L2 norm of the weights (biases excluded)."),
     Metric("weight_l1", float, "L1 norm of the weights (biases excluded)."),
     Metric("zero_weights", int, "Weights that are exactly zero."),
@@ -44,6 +47,30 @@ _METRICS = [
 ]
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}
+
+# The train–test gap, named once: how much worse the model does on unseen data than on the data it fitted.
+GAP = Metric("gap", float, "Train–test gap: test_loss − train_loss of the same run (both evaluated after training, "
+             "same loss); above 0 the model fits its training set better than unseen data.", better="lower")
+DERIVED: dict[str, Metric] = {GAP.name: GAP}
+
+# What a summary shows when a study declares no headline of its own, by the study's task.
+HEADLINE = {
+    "regression": ("test_loss", "train_loss", "gap"),
+    "classification": ("test_acc", "test_loss", "gap"),
+}
+
+
+def derive(runs):
+    """The runs table (a DataFrame) with the derived metrics added as columns where their inputs exist."""
+    out = runs.copy()
+    if "train_loss" in out.columns and "test_loss" in out.columns:
+        out[GAP.name] = out["test_loss"].astype(float) - out["train_loss"].astype(float)
+    return out
+
+
+def metric_info(name: str) -> Metric | None:
+    """A stored or derived metric by name, or None."""
+    return METRICS.get(name) or DERIVED.get(name)
 
 
 def label(name: str) -> str:

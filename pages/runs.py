@@ -23,7 +23,7 @@ from core.compare import (
 from core.studies import get_study
 from ui.boot import require_router
 from ui.runner import get_store, run
-from ui.share import copy_link, download_buttons, import_box
+from ui.share import copy_link, download_buttons, import_box, summary_panel
 
 require_router()
 
@@ -131,6 +131,17 @@ else:
     dims = [d for d in varying if sub[d].notna().all()][:6] + [metric]
     if len(dims) >= 2:
         st.altair_chart(parallel_coordinates(sub, dims, metric))
+
+# --- summary table to share ------------------------------------------------------------------------------
+st.header("Summary table")
+st.caption("One row per setting of the parameters that vary, folds and seeds pooled into mean ± std, the best value in "
+           "bold, the shared settings and the command that reproduces it underneath: ready to paste into an issue or a paper.")
+summary_studies = sorted(shown["study"].unique())
+summary_study = summary_studies[0]
+if len(summary_studies) > 1:
+    summary_study = st.selectbox("study to summarise", summary_studies, key="runs.summary.study", bind="query-params",
+                                 help="A summary table is one study at a time.")
+summary_panel(shown.loc[shown["study"] == summary_study, "id"].astype(int).tolist(), key="runs.summary", stem="overfit-lab")
 
 # --- re-run and share ----------------------------------------------------------------------------------
 st.header("Re-run and share")

@@ -7,13 +7,13 @@ import os
 import streamlit as st
 
 from core.charts.curves import metric_vs
-from core.compare import metric_columns, summary_by
+from core.compare import metric_columns
 from core.studies import STUDIES, get_study
 from core.sweeps import BACKENDS, Axis, SweepSpec, describe, grid_values
 from ui import jobs
 from ui.boot import require_router
 from ui.runner import get_store
-from ui.share import copy_link, download_buttons, link_to
+from ui.share import copy_link, download_buttons, link_to, summary_panel
 from ui.widgets import log_options
 
 require_router()
@@ -191,7 +191,9 @@ if numeric_first:
     else:
         st.altair_chart(metric_vs(ok, first, pair, log_x=log_x, best=metric if "loss" in metric else None,
                                   title=f"Validation curve: {metric.replace('_', ' ')} against {first.replace('_', ' ')}"))
-st.dataframe(summary_by(ok, axis_names, [m for m in metrics if m.endswith(("loss", "acc"))]), hide_index=True)
+st.subheader("Summary table")
+summary_panel(runs["id"].astype(int).tolist(), key="sweep.summary", stem=f"sweep-{sweep_id}")
+st.caption("Every run with its full config:")
 download_buttons(runs["id"].tolist(), stem=f"sweep-{sweep_id}")
 link_to("pages/runs.py", "Compare these runs on the Runs page", icon=":material/table_view:", query_params={"runs.sweep": sweep_id})
 copy_link()

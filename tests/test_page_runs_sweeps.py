@@ -91,7 +91,8 @@ def test_sweeps_page_runs_a_sweep_in_the_background(app_test, isolated_store):
     at.run()
     assert not at.exception
     assert any(f"All {spec.n_runs} runs stored" in s.value for s in at.success)
-    assert len(at.dataframe[0].value) == len(spec.axes[0].values)
+    table = summary_table(at)  # the summary: a row per degree, its 2 folds pooled
+    assert len(table) == len(spec.axes[0].values) and all(row[1] == "2" for row in table)
 
 
 def test_sweeps_page_refuses_bad_settings(app_test):
@@ -135,3 +136,55 @@ def test_sweeps_page_dask_scheduler_setting_is_checked(app_test):
     assert not at.exception
     assert any("not an address like tcp://host:8786" in e.value for e in at.error)
     assert not at.button  # nothing can start with a bad address
+
+
+def summary_markdown(at) -> str:
+    """The summary table a page shows (the Markdown element that starts with a table row)."""
+    return next(m.value for m in at.markdown if m.value.startswith("| "))
+
+
+def summary_table(at) -> list[list[str]]:
+    """The summary's body rows as cells."""
+    lines = [line for line in summary_markdown(at).splitlines()[2:] if line.startswith("|")]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+
+
+def test_runs_page_summary_one_study_at_a_time(isolated_store, app_test):
+    from core.summary import render, summaries
+    from core.tables import import_file
+    from tests.test_summary import FIXTURE
+
+    store = Store(isolated_store)
+    import_file(store, FIXTURE)  # no training: real runs of two studies
+    at = app_test("pages/runs.py")
+    assert not at.exception and not at.error
+    picker = at.selectbox(key="runs.summary.study")
+    assert picker.options == ["classification", "polynomial"]
+    assert summary_markdown(at).startswith("| dropout | n | test_acc | test_loss | gap |")
+    picker.set_value("polynomial").run()
+    assert not at.exception
+    [summary] = summaries(store, study="polynomial")
+    assert summary_markdown(at).strip() == render(summary, "markdown").strip()
+    assert [c.value.strip() for c in at.code if c.language in ("markdown", "latex")] == [
+        render(summary, f).strip() for f in ("markdown", "latex")]
+    assert [b.label for b in at.download_button if b.label.startswith("summary")] == [
+        "summary (markdown)", "summary (latex)", "summary (csv)", "summary (html)"]
+
+    at.multiselect(key="runs.summary.polynomial.metrics").set_value(["test_loss", "coef_error"]).run()
+    assert summary_markdown(at).startswith("| degree | lr | n | test_loss | coef_error |")
+    at.multiselect(key="runs.study").set_value(["polynomial"]).run()  # one study shown: no picker
+    assert not at.exception and not [s for s in at.selectbox if s.key == "runs.summary.study"]
+    assert summary_markdown(at).startswith("| degree | lr | n |")
+
+
+def test_sweeps_page_summary_of_the_sweep_shown(isolated_store, app_test):
+    from tests.test_summary import store_as_trained
+
+    _, sweep_ids = store_as_trained(isolated_store)
+    at = app_test("pages/sweeps.py", {"sweep.id": sweep_ids["polynomial"]})
+    assert not at.exception and not at.error
+    assert [row[:2] for row in summary_table(at)] == [["1", "4"], ["3", "4"], ["9", "4"]]  # only this sweep's runs
+    text = summary_markdown(at)
+    assert text.rstrip().endswith("`python -m core sweep polynomial --set epochs=20 --grid degree=1,3,9 --folds 2 --seeds 2`")
+    assert {c.language for c in at.code} >= {"markdown", "latex"}
+    assert len([b for b in at.download_button if b.label.startswith("summary")]) == 4

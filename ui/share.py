@@ -1,4 +1,4 @@
-"""Sharing from a page: a link that reproduces the view, download buttons for a runs table, import."""
+"""Sharing from a page: a link that reproduces the view, download buttons for a runs table, import, summary tables."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from core import summary as summary_tables
 from core.tables import FORMATS, ImportRefused, export_runs, import_bytes
 from ui.runner import get_store
 
@@ -78,3 +79,35 @@ def link_to(page: str, label: str, icon: str | None = None, query_params: dict[s
 
         url = next((p.url_path for p in PAGES if p.path == page), page)
         st.markdown(f"[{label}](/{url}{'?' + urlencode(query_params) if query_params else ''})")
+
+
+def summary_panel(ids: Sequence[int], key: str, stem: str) -> None:
+    """The summary table of these runs (one study): shown, with copyable Markdown and LaTeX and a download per format."""
+    store = get_store()
+    runs = store.runs(list(ids))
+    if runs.empty:
+        st.info("No runs to summarise.")
+        return
+    available, default = summary_tables.metric_choices(runs)
+    study = str(runs["study"].iloc[0])
+    # the key names the study: each study has its own metrics, and a URL keeps the choice for each
+    metrics = st.multiselect("summary metrics", available, default=default, key=f"{key}.{study}.metrics", bind="query-params",
+                             help="Columns of the summary table; by default the study's headline metrics.")
+    if available and not metrics:
+        st.info("Pick one or more metrics for the summary table.")
+        return
+    try:  # no metric at all (every run diverged): the table still shows the settings and what was left out
+        [summary] = summary_tables.summaries(store, list(ids), metrics=metrics or None)
+    except ValueError as exc:
+        st.error(f"No summary: {exc}")
+        return
+    text = {fmt: summary_tables.render(summary, fmt) for fmt in summary_tables.FORMATS}
+    st.markdown(text["markdown"])
+    left, right = st.columns(2)
+    left.caption("Markdown, to paste into an issue (copy button at the top right):")
+    left.code(text["markdown"], language="markdown")
+    right.caption("LaTeX, with booktabs:")
+    right.code(text["latex"], language="latex")
+    for col, fmt in zip(st.columns(len(text)), text):
+        col.download_button(f"summary ({fmt})", text[fmt], icon=":material/download:", file_name=f"{stem}-summary.{summary_tables.SUFFIX[fmt]}",
+                            mime=summary_tables.MIME[fmt], key=f"{key}.download.{fmt}", on_click="ignore")

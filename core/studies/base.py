@@ -21,6 +21,7 @@ from torch import nn
 from ..callbacks import Callback, Cancel, EarlyStopping, Progress
 from ..data.bundle import DataBundle, generator
 from ..data.splits import prepare
+from ..metrics import metric_info
 from ..params import P, Param
 from ..training import FitResult, TrainConfig, fit
 
@@ -70,12 +71,16 @@ class Study:
     report: Callable[[Config, nn.Module, DataBundle, FitResult], Report] | None = None
     check: Callable[[Config], None] | None = None  # cross-parameter rules, raising ValueError
     expand: Callable[[Config], list[Config]] | None = None  # one config → several runs (e.g. training sizes)
+    headline: tuple[str, ...] = ()  # metrics a summary shows by default; empty: core.metrics.HEADLINE for the task
     config_class: type = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names) or "seed" not in names:
             raise ValueError(f"study {self.id}: parameter names must be unique and include seed")
+        unknown = [m for m in self.headline if metric_info(m) is None]
+        if unknown:
+            raise ValueError(f"study {self.id}: headline names unknown metric(s) {', '.join(unknown)}")
         object.__setattr__(self, "config_class", _make_config_class(self))
 
     @property

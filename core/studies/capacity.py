@@ -62,4 +62,5 @@ STUDY = Study(
     model=model,
     train_config=train_config_from,
     report=report,
+    headline=("test_loss", "train_loss", "gap", "n_params"),
 )

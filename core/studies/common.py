@@ -173,8 +173,8 @@ def classification_report(cfg, model: nn.Module, data: DataBundle, result):
     return Report(metrics={"weight_norm": metrics["weight_norm"], "n_params": sum(p.numel() for p in model.parameters())}, frames=frames)
 
 
-def classification_study(id: str, title: str, summary: str, expand=None, **defaults):
-    """A study of the classification family: the same parameters and pipeline, its own defaults."""
+def classification_study(id: str, title: str, summary: str, expand=None, headline: tuple[str, ...] = (), **defaults):
+    """A study of the classification family: the same parameters and pipeline, its own defaults (and headline metrics)."""
     from .base import Study
 
     return Study(
@@ -188,4 +188,5 @@ def classification_study(id: str, title: str, summary: str, expand=None, **defau
         report=classification_report,
         check=check_classification,
         expand=expand,
+        headline=headline,
     )

@@ -12,4 +12,5 @@ STUDY = classification_study(
     hidden=256,
     epochs=100,
     train_size=0.5,
+    headline=("test_acc", "test_loss", "gap", "epochs_run"),
 )

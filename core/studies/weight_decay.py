@@ -45,4 +45,5 @@ STUDY = Study(
     model=lambda cfg, d, g: linear_regression(d.n_inputs, g),
     train_config=train_config_from,
     report=report,
+    headline=("test_loss", "train_loss", "gap", "weight_norm", "zero_weights"),  # L1's exact zeros are the story
 )
