@@ -23,7 +23,7 @@ from core.compare import (
 from core.studies import get_study
 from ui.boot import require_router
 from ui.runner import get_store, run
-from ui.share import copy_link, download_buttons, import_box
+from ui.share import copy_link, download_buttons, import_box, stored_runs
 
 require_router()
 
@@ -37,7 +37,7 @@ st.markdown(
 store = get_store()
 with st.expander("Import someone's runs"):
     import_box()
-runs = store.runs()
+runs = stored_runs(store)
 if runs.empty:
     st.info("No runs stored yet. Train something on another page, run `python -m core run polynomial`, or import a table above.")
     st.stop()
