@@ -24,6 +24,7 @@ from core.studies import get_study
 from ui.boot import require_router
 from ui.runner import get_store, run
 from ui.share import copy_link, download_buttons, import_box, stored_runs
+from ui.widgets import segmented
 
 require_router()
 
@@ -79,12 +80,11 @@ ids = table["id"].astype(int).tolist()
 chosen = st.multiselect("runs to compare (ids)", ids, default=ids[:3],
                         key="runs.ids", bind="query-params", max_selections=12)
 c = st.columns(4)
-y = c[0].segmented_control("curve", ["loss", "acc"], default="loss", key="runs.y", bind="query-params", required=True)
+y = segmented(c[0], "curve", ["loss", "acc"], "loss", key="runs.y")
 window = c[1].slider("smoothing (epochs)", 1, 20, 1, key="runs.smooth", bind="query-params",
                      help="Rolling mean over this many epochs; 1 shows the raw curves.")
 log_y = c[2].toggle("log scale", value=y == "loss", key="runs.log_y", bind="query-params")
-view = c[3].segmented_control("view", ["overlaid", "side by side"], default="overlaid", key="runs.view", bind="query-params",
-                              required=True)
+view = segmented(c[3], "view", ["overlaid", "side by side"], "overlaid", key="runs.view")
 if not chosen:
     st.info("Pick one or more runs above to see their curves.")
 else:

@@ -33,7 +33,9 @@ def get_store() -> Store:
     A file that cannot be used (not a store, damaged, a folder) stops the page with one line saying what to do.
     """
     try:
-        return _store(os.environ.get("OVERFIT_LAB_DB") or "")
+        store = _store(os.environ.get("OVERFIT_LAB_DB") or "")
+        store.count()  # the file may have been damaged or replaced since this server opened it
+        return store
     except StoreError as exc:
         st.error(str(exc), icon=":material/database:")
         st.stop()

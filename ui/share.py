@@ -72,7 +72,11 @@ def import_box(container: Any = None) -> list[int]:
 def stored_runs(store: Store, container: Any = None) -> pd.DataFrame:
     """Every readable stored run as the runs table; rows that cannot be read are left out, with a warning saying why."""
     skipped: list[str] = []
-    frame = store.runs(skipped=skipped)
+    try:
+        frame = store.runs(skipped=skipped)
+    except StoreError as exc:
+        (container or st).error(str(exc), icon=":material/database:")
+        st.stop()
     if skipped:
         more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
         (container or st).warning(f"{len(skipped)} stored run(s) in {store.path} cannot be read and are left out: "

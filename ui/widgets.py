@@ -11,7 +11,8 @@ IndexError. A number input of integers turns `inf` or `1e309` into an OverflowEr
 escapes as a traceback. `sanitise_url` (called first on every page, by `ui.boot.require_router`)
 removes such values before any widget reads them, for every widget, including those a page makes
 with `st.*` directly; out-of-range values, unknown options and garbage text are left to the
-widgets, which ignore or clamp them.
+widgets, which ignore them. One more gap: a required segmented control takes an empty value
+(`?key=`) as None, so pages make those with `segmented`.
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ def sanitise_url() -> list[str]:
             del initial[key]
             qp.remove_param(key)  # and from the address bar, so a copied link does not carry it on
     return bad
+
+
+def segmented(where: Any, label: str, options: Sequence[Any], default: Any, *, key: str, **kwargs: Any) -> Any:
+    """A segmented control that always has a value, bound to the URL.
+
+    `required=True` alone does not promise that: Streamlit 1.67 takes an empty URL value (`?key=`) for it and returns None.
+    """
+    value = where.segmented_control(label, options, default=default, key=key, bind="query-params", required=True, **kwargs)
+    return default if value is None else value
 
 
 def log_options(low: float, high: float, per_decade: int = 3, integer: bool = False, with_zero: bool = False) -> list:
