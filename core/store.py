@@ -295,7 +295,7 @@ class Store:
 
     def delete_runs(self, ids: Iterable[int]) -> int:
         """Delete runs (and their histories); returns how many were deleted."""
-        ids = [int(i) for i in ids]
+        ids = [int(i) for i in ids if -MAX_INT <= int(i) <= MAX_INT]
         if not ids:
             return 0
         with self._write() as con:
@@ -361,7 +361,7 @@ class Store:
         sql = "SELECT run_id, epoch, split, loss, acc FROM history"
         params: list[Any] = []
         if run_ids is not None:
-            ids = [int(i) for i in run_ids]
+            ids = [int(i) for i in run_ids if -MAX_INT <= int(i) <= MAX_INT]
             sql += f" WHERE run_id IN ({','.join('?' * len(ids))})"
             params = ids
         frame = pd.DataFrame(self._query(sql + " ORDER BY run_id, split, epoch", params), columns=HISTORY_COLUMNS)
@@ -390,7 +390,7 @@ class Store:
     def _where(ids, study, sweep_id) -> tuple[str, list[Any]]:
         clauses, params = [], []
         if ids is not None:
-            ids = [int(i) for i in ids]
+            ids = [int(i) for i in ids if -MAX_INT <= int(i) <= MAX_INT]  # no run has another id; SQLite cannot take them
             clauses.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
             params += ids
         if study is not None:

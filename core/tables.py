@@ -34,6 +34,7 @@ _FORMULA = "=+\\-@\t\r"  # what a spreadsheet may run as a formula when a cell o
 # a line start (the cell's, or after CR or LF) followed by quotes already there and a formula character:
 _NEUTRALISE = re.compile(f"(?:^|(?<=[\r\n]))(?='*[{_FORMULA}])")
 _RESTORE = re.compile(f"(?:^|(?<=[\r\n]))'(?='*[{_FORMULA}])")
+_ROW_END = re.compile(r'("(?:[^"]|"")*")|\r\n')  # a quoted cell (kept whole), or the end of a row
 
 
 class ImportRefused(ValueError):
@@ -69,10 +70,12 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_text(frame: pd.DataFrame) -> str:
     """A DataFrame as CSV text that is safe to open in a spreadsheet: the one CSV writer of the project.
 
-    Rows end in CRLF (RFC 4180), which makes the csv module quote every cell holding CR or LF as well as
-    the comma or a quote, so a line break inside a cell never starts a new row.
+    Every cell holding CR, LF, a comma or a quote is quoted, so a line break inside a cell never starts a
+    new row (the csv module quotes only the characters of its line terminator, so rows are written with
+    CRLF and then end in LF again, as before), and text cells are neutralised (see `neutralise`).
     """
-    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n")
+    text = neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n")
+    return _ROW_END.sub(lambda m: m.group(1) or "\n", text)
 
 
 def _md_cell(v: Any) -> str:

@@ -431,3 +431,10 @@ def test_many_processes_create_a_new_store_at_once(tmp_path):
         records = Store(path).records()
         assert sorted(r["config"]["seed"] for r in records) == list(range(CREATORS))
         assert all(math.isnan(r["metrics"].get("train_loss", math.nan)) for r in records)
+
+
+def test_run_ids_past_any_integer_sqlite_holds_select_nothing(source, cli):
+    huge = 10**30
+    assert source.records([huge]) == [] and source.history([huge]).empty and source.delete_runs([huge]) == 0
+    rc, out, err = cli("export", "--format", "json", "--ids", f"{huge},1", "--db", source.path)
+    assert rc == 0 and [r["id"] for r in json.loads(out)] == [1]
