@@ -150,6 +150,18 @@ def test_a_small_file_describing_a_huge_model_is_refused_before_anything_is_allo
         checkpoint.rebuild(wrong)
 
 
+def test_the_classification_page_shows_each_bad_upload_as_one_error(app_test, monkeypatch):
+    import ui.runner
+
+    monkeypatch.setattr(ui.runner, "run", lambda *a, **k: None)  # the upload is what is tested: train nothing
+    huge = {**get_study("classification").defaults(), "hidden": 4096, "depth": 16}
+    at = app_test("pages/classification.py")
+    for text in ["[1, 2]", json.dumps({"hidden": 10**400}), "[" * 100_000 + "]" * 100_000, json.dumps(huge)]:
+        at.file_uploader(key="clf.upload").set_value(("m.safetensors", model_file(text), "application/octet-stream")).run()
+        assert not at.exception
+        assert len(at.error) == 1 and at.error[0].value.startswith("m.safetensors: ") and one_line(at.error[0].value)
+
+
 # --- CSV a spreadsheet opens ------------------------------------------------------------------------
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
