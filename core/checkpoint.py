@@ -1,12 +1,18 @@
 """Save and load a trained model: its state dict (safetensors) plus the study config that built it.
 
 Loading never unpickles: safetensors holds only tensors and a string→string header, so a file
-from someone else cannot run code. A file that is not a model gives `CheckpointError`.
+from someone else cannot run code. A file that is not a model gives `CheckpointError` (one line),
+and it is found out cheaply: the header is read and checked against the study's parameter
+declarations, and its tensor table against the shapes the config implies, before any tensor is
+loaded or any model is built.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +23,43 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from .data.bundle import DataBundle, generator
+from .params import short_repr
+from .schema import RUN_EXTRAS, check_config
 
 FORMAT = "overfit-lab-model/1"
 MAX_BYTES = 200 * 1024 * 1024
+MAX_HEADER_BYTES = 256 * 1024  # the largest model here (depth 16, batch norm) needs about 15 KB
+MAX_CONFIG_CHARS = 16 * 1024
+MAX_HEADER_DEPTH = 3  # {name: {"shape": [..]}}: anything nested deeper is not a safetensors header
+MAX_DIMS = 8
+_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64,
+           "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool}
+_CODES = {v: k for k, v in _DTYPES.items()}
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 class CheckpointError(ValueError):
     """The file is not an Overfit Lab model (or not one this study can rebuild)."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One entry of a safetensors file's tensor table: dtype code, shape and byte range."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a model file says about itself, read and checked without loading any tensor."""
+
+    study: str
+    config: dict[str, Any]  # the study parameters (validated), plus fold/folds when it was a K-fold run
+    data: dict[str, Any]
+    tensors: dict[str, TensorInfo]
 
 
 def to_bytes(model: nn.Module, study_id: str, config: dict[str, Any], data_info: dict[str, Any] | None = None) -> bytes:
@@ -37,38 +73,145 @@ def save(path: str | Path, model: nn.Module, study_id: str, config: dict[str, An
     Path(path).write_bytes(to_bytes(model, study_id, config, data_info))
 
 
-def from_bytes(blob: bytes) -> tuple[str, dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
-    """(study id, config, state dict, data info) from saved bytes; CheckpointError if it is not a model file."""
+def _depth(text: str) -> int:
+    """How deeply JSON text nests (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for ch in re.findall(r"[\[\]{}]", _STRINGS.sub('""', text)):
+        depth += 1 if ch in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _json(text: str, what: str, max_depth: int) -> Any:
+    if _depth(text) > max_depth:
+        raise CheckpointError(f"damaged model header: the {what} nests deeper than {max_depth} levels")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # ValueError also covers integers of thousands of digits
+        raise CheckpointError(f"damaged model header: the {what} is not JSON ({' '.join(str(exc).split())[:80]})") from None
+
+
+def _tensor_table(header: dict[str, Any], data_size: int) -> dict[str, TensorInfo]:
+    table = {}
+    for name, entry in header.items():
+        ok = isinstance(entry, dict) and set(entry) == {"dtype", "shape", "data_offsets"}
+        shape, offsets = (entry.get("shape"), entry.get("data_offsets")) if ok else (None, None)
+        ok = ok and isinstance(entry["dtype"], str) and isinstance(shape, list) and len(shape) <= MAX_DIMS
+        ok = ok and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 2**40 for d in shape)
+        ok = ok and isinstance(offsets, list) and len(offsets) == 2
+        ok = ok and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets) and 0 <= offsets[0] <= offsets[1] <= data_size
+        if not ok:
+            raise CheckpointError(f"not an Overfit Lab model file (the tensor table entry {short_repr(name, 40)} is malformed)")
+        table[name] = TensorInfo(entry["dtype"], tuple(shape), offsets[0], offsets[1])
+    return table
+
+
+def read_header(blob: bytes) -> Header:
+    """The model file's header, checked against the study's parameter declarations; no tensor is loaded.
+
+    CheckpointError (one line) for anything that is not an Overfit Lab model: not safetensors, an
+    oversized or deeply nested header, an unknown study, a config that is not an object of known
+    parameters inside their ranges.
+    """
+    from .studies import STUDIES
+
     if len(blob) > MAX_BYTES:
         raise CheckpointError(f"model file is {len(blob) / 1e6:.0f} MB, over the {MAX_BYTES / 1e6:.0f} MB limit")
+    size = int.from_bytes(blob[:8], "little") if len(blob) >= 8 else -1
+    if not 2 <= size <= len(blob) - 8:
+        raise CheckpointError("not an Overfit Lab model file (not safetensors: no valid header length)")
+    if size > MAX_HEADER_BYTES:
+        raise CheckpointError(f"not an Overfit Lab model file (a header of {size:,} bytes; a model's is at most {MAX_HEADER_BYTES:,})")
     try:
-        state = st_load(blob)
-        header_len = int.from_bytes(blob[:8], "little")
-        meta = json.loads(blob[8 : 8 + header_len]).get("__metadata__") or {}
-    except (SafetensorError, ValueError, json.JSONDecodeError, UnicodeDecodeError, OverflowError, RuntimeError) as exc:
-        raise CheckpointError(f"not an Overfit Lab model file (not safetensors: {str(exc)[:120]})") from None
+        text = blob[8 : 8 + size].decode("utf-8")
+    except UnicodeDecodeError:
+        raise CheckpointError("not an Overfit Lab model file (not safetensors: the header is not UTF-8)") from None
+    header = _json(text, "tensor table", MAX_HEADER_DEPTH)
+    if not isinstance(header, dict):
+        raise CheckpointError("not an Overfit Lab model file (not safetensors: the header is not an object)")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise CheckpointError("not an Overfit Lab model file (safetensors metadata must map names to text)")
+    tensors = _tensor_table(header, len(blob) - 8 - size)
     if meta.get("format") != FORMAT:
         raise CheckpointError("not an Overfit Lab model file (safetensors, but without the overfit-lab-model header)")
+    study_id = meta.get("study")
+    if study_id not in STUDIES:
+        raise CheckpointError(f"the model was saved by unknown study {short_repr(study_id)}")
+    if len(meta.get("config", "")) > MAX_CONFIG_CHARS or len(meta.get("data", "")) > MAX_CONFIG_CHARS:
+        raise CheckpointError(f"damaged model header: the config is over {MAX_CONFIG_CHARS:,} characters")
+    if "config" not in meta:
+        raise CheckpointError("damaged model header: no config")
+    config = _json(meta["config"], "config", 1)
+    data = _json(meta.get("data", "{}"), "data description", 1)
+    if not isinstance(config, dict):
+        raise CheckpointError(f"damaged model header: the config is {short_repr(config)}, not an object of parameters")
+    if not isinstance(data, dict):
+        raise CheckpointError(f"damaged model header: the data description is {short_repr(data)}, not an object")
+    try:  # the same declarations as the sliders, the CLI and the store; cross-parameter rules too
+        checked = check_config(study_id, config, f"the saved {study_id} model", complete=False)
+        STUDIES[study_id].config({k: v for k, v in checked.items() if k not in RUN_EXTRAS})
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
+    return Header(study_id, checked, data, tensors)
+
+
+def expected_tensors(study_id: str, config: dict[str, Any], data: DataBundle | None = None) -> dict[str, TensorInfo]:
+    """Every tensor the config's model has (dtype code and shape), from the model built on the meta device (no memory)."""
+    from .studies import STUDIES
+
+    study = STUDIES[study_id]
+    cfg = study.config({k: v for k, v in config.items() if k not in RUN_EXTRAS})
+    data = data or study.data(cfg)
+    with torch.device("meta"):
+        model = study.model(cfg, data, generator(cfg.seed, "init"))
+    return {k: TensorInfo(_CODES.get(v.dtype, str(v.dtype)), tuple(v.shape), 0, 0) for k, v in model.state_dict().items()}
+
+
+def check_tensors(found: dict[str, TensorInfo], expected: dict[str, TensorInfo]) -> None:
+    """CheckpointError unless the file holds exactly the expected tensors, each with its dtype, shape and byte size."""
+    missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing[:4])}"] if missing else []) + ([f"unexpected {', '.join(extra[:4])}"] if extra else [])
+        raise CheckpointError(f"the weights do not fit the model the config describes: {'; '.join(parts)}")
+    for name, want in expected.items():
+        got = found[name]
+        if (got.dtype, got.shape) != (want.dtype, want.shape):
+            raise CheckpointError(f"the weights do not fit the model the config describes: {name} is {got.dtype} "
+                                  f"{list(got.shape)} in the file, {want.dtype} {list(want.shape)} in the model")
+        itemsize = _DTYPES[want.dtype].itemsize if want.dtype in _DTYPES else None
+        if itemsize is not None and got.end - got.begin != math.prod(got.shape) * itemsize:
+            raise CheckpointError(f"damaged model file: {name} holds {got.end - got.begin} bytes, its shape needs "
+                                  f"{math.prod(got.shape) * itemsize}")
+
+
+def from_bytes(blob: bytes) -> tuple[str, dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
+    """(study id, config, state dict, data info) from saved bytes; CheckpointError if it is not a model file."""
+    header = read_header(blob)
+    return header.study, header.config, _load_tensors(blob), header.data
+
+
+def _load_tensors(blob: bytes) -> dict[str, torch.Tensor]:
     try:
-        return meta["study"], json.loads(meta["config"]), state, json.loads(meta.get("data", "{}"))
-    except (KeyError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"damaged model header: {exc}") from None
+        return st_load(blob)
+    except (SafetensorError, ValueError, OverflowError, RuntimeError) as exc:
+        raise CheckpointError(f"not an Overfit Lab model file (not safetensors: {' '.join(str(exc).split())[:120]})") from None
 
 
 def rebuild(blob: bytes, data: DataBundle | None = None) -> tuple[nn.Module, str, dict[str, Any]]:
-    """Rebuild a saved model: (model with its weights, study id, config). Needs the data only for input/output sizes."""
+    """Rebuild a saved model: (model with its weights, study id, config). Needs the data only for input/output sizes.
+
+    The header is checked first, then its tensor table against the shapes the config implies (on the
+    meta device), so a small file that describes a huge model is refused before anything is allocated.
+    """
     from .studies import STUDIES
 
-    study_id, config, state, _ = from_bytes(blob)
-    study = STUDIES.get(study_id)
-    if study is None:
-        raise CheckpointError(f"the model was saved by unknown study {study_id!r}")
-    run_keys = {"fold", "folds"}
-    try:
-        cfg = study.config({k: v for k, v in config.items() if k not in run_keys})
-    except ValueError as exc:
-        raise CheckpointError(f"the saved config is not valid for {study_id}: {exc}") from None
+    header = read_header(blob)
+    study = STUDIES[header.study]
+    cfg = study.config({k: v for k, v in header.config.items() if k not in RUN_EXTRAS})
     data = data or study.data(cfg)
+    check_tensors(header.tensors, expected_tensors(header.study, header.config, data))
+    state = _load_tensors(blob)
     model = study.model(cfg, data, generator(cfg.seed, "init"))
     try:
         model.load_state_dict(state)
@@ -76,7 +219,7 @@ def rebuild(blob: bytes, data: DataBundle | None = None) -> tuple[nn.Module, str
         detail = " ".join(str(exc).split())[:200]  # torch's message spans lines; the UI and CLI show one
         raise CheckpointError(f"the weights do not fit the model the config describes: {detail}") from None
     model.eval()
-    return model, study_id, config
+    return model, header.study, header.config
 
 
 def load(path: str | Path, data: DataBundle | None = None) -> tuple[nn.Module, str, dict[str, Any]]:
@@ -97,5 +240,5 @@ def evaluate_saved(blob: bytes) -> tuple[dict[str, float], str, dict[str, Any]]:
 
     model, study_id, config = rebuild(blob)
     study = STUDIES[study_id]
-    data = study.data(study.config({k: v for k, v in config.items() if k not in {"fold", "folds"}}))
+    data = study.data(study.config({k: v for k, v in config.items() if k not in RUN_EXTRAS}))
     return evaluate(model, data.test, data.task), study_id, config

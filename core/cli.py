@@ -1,7 +1,7 @@
 """Command line: `python -m core studies | run | sweep | runs | summary | export | import`.
 
-Bad input (an unknown study or parameter, a value out of range, a refused import) exits with
-status 2 and one line naming what is wrong; nothing is stored.
+Bad input (an unknown study or parameter, a value out of range, a refused import, a results file
+that is not a usable store) exits with status 2 and one line naming what is wrong; nothing is stored.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .store import Store, runs_frame
 from .studies import STUDIES, get_study, run_study
 from .sweeps import BACKENDS
 from .summary import FORMATS as SUMMARY_FORMATS
-from .tables import FORMATS, ImportRefused, export_runs, format_table, import_file
+from .tables import FORMATS, ImportRefused, display_name, export_runs, format_table, import_file
 
 TEXT_FORMATS = ("table", "csv", "json", "markdown")
 
@@ -104,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. --out into a folder that does not exist
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: finished runs are stored", file=sys.stderr)
         return 130
@@ -153,7 +156,7 @@ def cmd_run(args) -> int:
     from .studies import check_run
 
     check_run(cfg, args.folds, args.fold)
-    store = None if args.no_store else Store(args.db)
+    store = None if args.no_store else Store(args.db, for_writing=True)  # refused before training
     bar, progress = progress_bar()
     try:
         results = run_study(study, cfg, folds=args.folds, fold=args.fold, progress=progress, store=store)
@@ -189,7 +192,7 @@ def cmd_sweep(args) -> int:
     spec = SweepSpec(study.id, base, tuple(parse_axis(study, g) for g in args.grid), args.folds, args.seeds)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers: {args.workers} is not allowed; expected an int >= 1")
-    store = None if args.no_store else Store(args.db)
+    store = None if args.no_store else Store(args.db, for_writing=True)
     bar, progress = progress_bar()
     print(describe(spec), file=sys.stderr)
     try:
@@ -202,8 +205,15 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _warn_skipped(skipped: list[str]) -> None:
+    for line in skipped:
+        print(f"warning: {line}", file=sys.stderr)
+
+
 def cmd_runs(args) -> int:
-    records = Store(args.db).records(study=args.study)
+    skipped: list[str] = []
+    records = Store(args.db).records(study=args.study, skipped=skipped)
+    _warn_skipped(skipped)
     if not records:
         print("no runs stored yet: try `python -m core run polynomial`", file=sys.stderr)
     print_runs(records, args.format)
@@ -250,7 +260,9 @@ def cmd_summary(args) -> int:
 
 def cmd_export(args) -> int:
     ids = parse_ids(args.ids)
-    records = Store(args.db).records(ids, study=args.study, with_history=args.format == "json")
+    skipped: list[str] = []
+    records = Store(args.db).records(ids, study=args.study, with_history=args.format == "json", skipped=skipped)
+    _warn_skipped(skipped)
     data = export_runs(records, args.format)
     if args.out:
         Path(args.out).write_bytes(data)
@@ -263,13 +275,13 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    store = Store(args.db)
+    store = Store(args.db, for_writing=True)
     try:
         report = import_file(store, args.file)
     except ImportRefused as exc:
         raise UsageError(f"import refused, nothing stored: {exc}") from None
     skipped = f", {report.skipped} already stored" if report.skipped else ""
-    print(f"imported {len(report.added)} runs from {args.file}{skipped}")
+    print(f"imported {len(report.added)} runs from {display_name(args.file)}{skipped}")
     return 0
 
 

@@ -49,36 +49,41 @@ class Param:
         return text + (", log scale" if self.log else "")
 
     def validate(self, value: Any) -> Any:
-        """Return `value` coerced to this parameter's type, or raise ValueError naming it."""
+        """Return `value` coerced to this parameter's type, or raise ValueError naming it (for any value)."""
+        try:
+            return self._coerce(value)
+        except (TypeError, ValueError, OverflowError, RuntimeError, AttributeError):
+            # huge ints, tensors and arrays of several elements, objects without a number inside: all named alike
+            raise self._error(value) from None
+
+    def _coerce(self, value: Any) -> Any:
         kind = self.kind
+        if hasattr(value, "item") and not isinstance(value, (str, bytes, bool, int, float)):
+            value = value.item()  # numpy / torch scalars; arrays of several elements raise, and are refused
         if kind is bool:
             if isinstance(value, str):
                 return self.parse(value)
-            if isinstance(value, (bool, int)) and not isinstance(value, float) and value in (0, 1):
+            if isinstance(value, (bool, int)) and value in (0, 1):
                 return bool(value)
-            if hasattr(value, "item") and type(value.item()) in (bool, int):  # numpy scalars
-                return self.validate(value.item())
-            raise self._error(value)
+            raise ValueError
         if kind is str:
             if not isinstance(value, str) or value not in (self.choices or ()):
-                raise self._error(value)
+                raise ValueError
             return value
         if isinstance(value, str):
-            return self.validate(self.parse(value))
-        if hasattr(value, "item") and not isinstance(value, (int, float)):
-            value = value.item()  # numpy / torch scalars
+            return self.parse(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self._error(value)
+            raise ValueError
         if kind is int:
             if isinstance(value, float) and not value.is_integer():
-                raise self._error(value)
+                raise ValueError
             value = int(value)
         else:
-            value = float(value)
+            value = float(value)  # OverflowError for ints beyond a float
             if not math.isfinite(value):
-                raise self._error(value)
+                raise ValueError
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise self._error(value)
+            raise ValueError
         return value
 
     def parse(self, text: str) -> Any:
@@ -118,7 +123,18 @@ class Param:
         }
 
     def _error(self, value: Any) -> ValueError:
-        return ValueError(f"{self.name}: {value!r} is not allowed; expected {self.describe()}")
+        return ValueError(f"{self.name}: {short_repr(value)} is not allowed; expected {self.describe()}")
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """A value as one short line for a message: huge ints, tensors and long text stay readable."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of {len(str(abs(value))) if value.bit_length() < 10_000 else 'over 3000'} digits"
+    try:
+        text = " ".join(repr(value).split())  # tensors and arrays print over several lines
+    except Exception:  # noqa: BLE001 - an object whose repr fails is still refused by name
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _fmt(x: float | None) -> str:

@@ -4,6 +4,10 @@ The file is `--db PATH`, else $OVERFIT_LAB_DB, else ./overfit_lab.db. WAL mode a
 transaction per write let several dashboard sessions and sweep workers write at once; each
 operation opens its own connection, so a Store can be shared across threads and processes.
 Reads return pandas DataFrames.
+
+Every record is checked against the run schema (core.schema) before it is written, and every
+stored row is checked again when read, so one bad row never breaks a table. A file that is not
+a store, or is damaged or read-only, gives StoreError: one line naming the file and what to do.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import hashlib
 import json
 import math
 import os
+import random
 import sqlite3
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -20,6 +26,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import pandas as pd
+
+from .schema import MAX_EPOCH, MAX_INT, RUN_COLUMNS, SPLITS, SchemaError, check_run, decode_stored, is_blank
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -55,8 +63,17 @@ CREATE TABLE IF NOT EXISTS sweeps (
 );
 """
 
-RUN_COLUMNS = ["id", "study", "status", "seed", "fold", "sweep_id", "created_at", "source"]
 HISTORY_COLUMNS = ["run_id", "epoch", "split", "loss", "acc"]
+_TABLES = {  # what makes a SQLite file an Overfit Lab store: these tables with (at least) these columns
+    "runs": {"id", "study", "status", "seed", "fold", "sweep_id", "config", "metrics", "duration_s", "created_at", "source", "fingerprint"},
+    "history": {"run_id", "epoch", "split", "loss", "acc"},
+    "sweeps": {"id", "study", "settings", "created_at"},
+}
+_CREATE_TRIES = 40  # PRAGMA journal_mode=WAL can answer 'locked' at once while another process creates the file
+
+
+class StoreError(ValueError):
+    """The results file cannot be used as asked: one line saying which file, what is wrong and what to do."""
 
 
 def default_path() -> Path:
@@ -87,41 +104,150 @@ def _finite(value: Any) -> Any:
 
 
 def fingerprint(record: dict[str, Any]) -> str:
-    """A hash of what makes a run this run (study, config, metrics, status, time): spots re-imports."""
-    key = to_json({k: record.get(k) for k in ("study", "config", "metrics", "status", "created_at")}, sort_keys=True)
+    """A hash of what makes a run this run (study, config, metrics, status, time): spots re-imports.
+
+    A metric without a value (NaN, blank, null) counts as absent: a table cannot tell the two apart,
+    so a run exported as CSV, Parquet or Markdown and imported again has the fingerprint it had.
+    """
+    metrics = {k: v for k, v in (record.get("metrics") or {}).items() if not is_blank(v)}
+    key = to_json({"study": record.get("study"), "config": record.get("config"), "metrics": metrics,
+                   "status": record.get("status"), "created_at": record.get("created_at")}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-class Store:
-    """Runs and their histories in one SQLite file."""
+def _writable(path: Path) -> bool:
+    try:
+        with open(path, "r+b"):  # opening for update writes nothing; it fails where writing would
+            return True
+    except OSError:
+        return False
 
-    def __init__(self, path: str | Path | None = None):
+
+class Store:
+    """Runs and their histories in one SQLite file.
+
+    A file that is not an Overfit Lab store (random bytes, another program's SQLite file, a damaged
+    copy, a folder) raises StoreError with one line; a read-only file opens for reading, and any write
+    to it raises StoreError before anything else happens (`for_writing=True` says so at once).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, for_writing: bool = False):
         self.path = Path(path) if path else default_path()
+        if self.path.is_dir():
+            raise StoreError(f"results store {self.path}: is a folder, not a file; give a file path with --db or OVERFIT_LAB_DB")
         if self.path.parent and not self.path.parent.exists():
-            raise ValueError(f"db: folder {self.path.parent} does not exist")
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
+            raise StoreError(f"db: folder {self.path.parent} does not exist; create it or give another --db path")
+        self.read_only = self.path.exists() and not _writable(self.path)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            self._check_tables()  # before writing anything into a file that may be someone else's
+        if not self.read_only:
+            self._create()
+        if for_writing:
+            self.require_writable()
+
+    def require_writable(self) -> "Store":
+        """This store, or StoreError when it is read-only (say so before training, not after)."""
+        if self.read_only:
+            raise StoreError(f"results store {self.path}: the file is read-only, so runs cannot be stored; "
+                             "make it writable, or give another --db path (listing and export still work)")
+        return self
+
+    def _create(self) -> None:
+        """WAL mode and the schema, retried while other processes create the same new file."""
+        for attempt in range(_CREATE_TRIES):
+            try:
+                with self._connect(explain=False) as con:
+                    if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                        con.execute("PRAGMA journal_mode=WAL")
+                    if not self._has_schema(con):
+                        con.executescript("BEGIN IMMEDIATE;\n" + SCHEMA + "\nCOMMIT;")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == _CREATE_TRIES - 1:
+                    raise self._explain(exc) from None
+                time.sleep(min(0.01 * 2**attempt, 0.5) * (0.5 + random.random()))
+            except sqlite3.Error as exc:
+                raise self._explain(exc) from None
+
+    @staticmethod
+    def _has_schema(con: sqlite3.Connection) -> bool:
+        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        return {"runs", "history", "sweeps", "runs_study", "runs_sweep", "runs_fingerprint"} <= names
+
+    def _check_tables(self) -> None:
+        """StoreError unless the file is empty of tables or holds the store's tables with their columns."""
+        with self._connect(read_only=True) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+            ours = tables & set(_TABLES)
+            if tables and not ours:
+                listed = ", ".join(sorted(tables)[:5])
+                raise StoreError(f"results store {self.path}: a SQLite file of another program (tables {listed}), not an "
+                                 "Overfit Lab store; give another --db path (it was left unchanged)")
+            for table in ours:
+                columns = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+                missing = _TABLES[table] - columns
+                if missing:
+                    raise StoreError(f"results store {self.path}: its {table} table lacks column(s) {', '.join(sorted(missing))}, "
+                                     "so another program or version made it; give another --db path (it was left unchanged)")
+
+    def _explain(self, exc: sqlite3.Error) -> StoreError:
+        """One line for a SQLite error: which file, what is wrong, what to do."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        detail = " ".join(str(exc).split())
+        where = f"results store {self.path}"
+        if name == "SQLITE_NOTADB" or "not a database" in detail:
+            return StoreError(f"{where}: not a SQLite database (it holds other bytes, or its first page is damaged); "
+                              "move it aside or give another --db path")
+        if name.startswith("SQLITE_CORRUPT") or "malformed" in detail:
+            return StoreError(f"{where}: the file is damaged ({detail}); restore a backup, or move it aside to start a new store")
+        if name.startswith("SQLITE_READONLY") or "readonly" in detail:
+            self.read_only = True
+            return StoreError(f"{where}: read-only ({detail}), so runs cannot be stored; make the file and its folder "
+                              "writable, or give another --db path")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in detail:
+            return StoreError(f"{where}: still locked by another process after waiting; try again when it has finished")
+        if name.startswith("SQLITE_CANTOPEN") or "unable to open" in detail:
+            return StoreError(f"{where}: cannot be opened ({detail}); check that it is a file in a folder you can read and write")
+        if name.startswith("SQLITE_FULL"):
+            return StoreError(f"{where}: the disk is full; free some space and try again (nothing was stored)")
+        return StoreError(f"{where}: {detail}")
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+    def _connect(self, *, read_only: bool | None = None, explain: bool = True) -> Iterator[sqlite3.Connection]:
+        read_only = self.read_only if read_only is None else read_only
+        try:
+            if read_only:
+                con = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=60, isolation_level=None)
+            else:
+                con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        except sqlite3.Error as exc:
+            if not explain:
+                raise
+            raise self._explain(exc) from None
         try:
             con.execute("PRAGMA busy_timeout=60000")
             con.execute("PRAGMA foreign_keys=ON")
             yield con
+        except sqlite3.Error as exc:
+            if not explain:
+                raise
+            raise self._explain(exc) from None
         finally:
             con.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One short write transaction: all of it lands or none of it."""
+        self.require_writable()
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the transaction is gone with the connection either way; the first error says why
                 raise
             con.execute("COMMIT")
 
@@ -135,34 +261,41 @@ class Store:
         return self.save_records([{**record, "history": history}], sweep_id=sweep_id)[0]
 
     def save_records(self, records: Sequence[dict[str, Any]], sweep_id: str | None = None, source: str = "local") -> list[int]:
-        """Store run records ({study, config, metrics, status, created_at?, history?}) in one transaction."""
+        """Store run records ({study, config, metrics, status, created_at?, history?}) in one transaction.
+
+        Every record is checked against the run schema first (core.schema): one outside it raises
+        SchemaError naming the record and field, and nothing is written.
+        """
+        self.require_writable()
+        clean = []
+        for i, rec in enumerate(records):
+            where = "run" if len(records) == 1 else f"run {i + 1} of {len(records)}"
+            full = check_run({"sweep_id": sweep_id, "source": source, **rec} if isinstance(rec, dict) else rec, where)
+            full["created_at"] = full["created_at"] or now()
+            full.setdefault("source", source)
+            clean.append(full)
         ids = []
         with self._write() as con:
-            for rec in records:
-                created = rec.get("created_at") or now()
-                full = {**rec, "created_at": created}
+            for rec in clean:
                 config, metrics = rec["config"], rec["metrics"]
                 cur = con.execute(
                     "INSERT INTO runs (study, status, seed, fold, sweep_id, config, metrics, duration_s, created_at, source, fingerprint)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        rec["study"], rec["status"], config.get("seed"), config.get("fold"),
-                        rec.get("sweep_id", sweep_id), to_json(config), to_json(metrics),
-                        _float_or_none(metrics.get("duration_s")), created, rec.get("source", source), fingerprint(full),
+                        rec["study"], rec["status"], config.get("seed"), config.get("fold"), rec.get("sweep_id"),
+                        to_json(config), to_json(metrics), _float_or_none(metrics.get("duration_s")), rec["created_at"],
+                        rec["source"], fingerprint(rec),
                     ),
                 )
                 run_id = int(cur.lastrowid)
                 ids.append(run_id)
-                rows = [
-                    (run_id, int(h["epoch"]), str(h["split"]), _float_or_none(h.get("loss")), _float_or_none(h.get("acc")))
-                    for h in rec.get("history") or []
-                ]
+                rows = [(run_id, h["epoch"], h["split"], h["loss"], h["acc"]) for h in rec["history"]]
                 con.executemany("INSERT INTO history (run_id, epoch, split, loss, acc) VALUES (?, ?, ?, ?, ?)", rows)
         return ids
 
     def delete_runs(self, ids: Iterable[int]) -> int:
         """Delete runs (and their histories); returns how many were deleted."""
-        ids = [int(i) for i in ids]
+        ids = [int(i) for i in ids if -MAX_INT <= int(i) <= MAX_INT]
         if not ids:
             return 0
         with self._write() as con:
@@ -188,20 +321,25 @@ class Store:
         return int(self._query("SELECT COUNT(*) FROM runs")[0][0])
 
     def fingerprints(self) -> set[str]:
-        return {r[0] for r in self._query("SELECT fingerprint FROM runs")}
+        """The fingerprint of every readable stored run (computed afresh, so older rows compare alike)."""
+        return {fingerprint(r) for r in self.records()}
 
     def records(self, ids: Sequence[int] | None = None, *, study: str | None = None, sweep_id: str | None = None,
-                with_history: bool = False) -> list[dict[str, Any]]:
-        """Runs as dicts {id, study, status, config, metrics, created_at, source, sweep_id[, history]}, oldest first."""
+                with_history: bool = False, skipped: list[str] | None = None) -> list[dict[str, Any]]:
+        """Runs as dicts {id, study, status, config, metrics, created_at, source, sweep_id[, history]}, oldest first.
+
+        A stored row that cannot be read (a hand edit, an older version, a damaged disk) is left out,
+        and one line saying why is appended to `skipped` when given.
+        """
         where, params = self._where(ids, study, sweep_id)
         rows = self._query(f"SELECT id, study, status, config, metrics, created_at, source, sweep_id FROM runs {where} ORDER BY id", params)
         out = []
-        for rid, st, status, config, metrics, created, source, sweep in rows:
-            out.append({
-                "id": rid, "study": st, "status": status, "config": json.loads(config),
-                "metrics": {k: (math.nan if v is None else v) for k, v in json.loads(metrics).items()},
-                "created_at": created, "source": source, "sweep_id": sweep,
-            })
+        for row in rows:
+            try:
+                out.append(decode_stored(row))
+            except SchemaError as exc:
+                if skipped is not None:
+                    skipped.append(f"{exc}; left out")
         if with_history and out:
             hist = self.history([r["id"] for r in out])
             by_run = {rid: g.drop(columns="run_id").to_dict("records") for rid, g in hist.groupby("run_id")}
@@ -209,38 +347,50 @@ class Store:
                 r["history"] = by_run.get(r["id"], [])
         return out
 
-    def runs(self, ids: Sequence[int] | None = None, *, study: str | None = None, sweep_id: str | None = None) -> pd.DataFrame:
+    def runs(self, ids: Sequence[int] | None = None, *, study: str | None = None, sweep_id: str | None = None,
+             skipped: list[str] | None = None) -> pd.DataFrame:
         """A row per run: id, study, status, seed, fold, sweep_id, created_at, source, then every config
         parameter and every metric as its own column (one name per idea, so they never clash)."""
-        records = self.records(ids, study=study, sweep_id=sweep_id)
+        records = self.records(ids, study=study, sweep_id=sweep_id, skipped=skipped)
         return runs_frame(records)
 
     def history(self, run_ids: Sequence[int] | None = None) -> pd.DataFrame:
-        """A row per run × epoch × split: run_id, epoch, split, loss, acc."""
+        """A row per run × epoch × split: run_id, epoch, split, loss, acc (rows that cannot be read are left out)."""
         if run_ids is not None and len(run_ids) == 0:
-            return pd.DataFrame(columns=HISTORY_COLUMNS)
+            return _empty_history()
         sql = "SELECT run_id, epoch, split, loss, acc FROM history"
         params: list[Any] = []
         if run_ids is not None:
-            ids = [int(i) for i in run_ids]
+            ids = [int(i) for i in run_ids if -MAX_INT <= int(i) <= MAX_INT]
             sql += f" WHERE run_id IN ({','.join('?' * len(ids))})"
             params = ids
         frame = pd.DataFrame(self._query(sql + " ORDER BY run_id, split, epoch", params), columns=HISTORY_COLUMNS)
-        return frame.astype({"loss": float, "acc": float})
+        numbers = {c: pd.to_numeric(frame[c].map(_number_or_none), errors="coerce") for c in ("epoch", "loss", "acc")}
+        good = numbers["epoch"].between(0, MAX_EPOCH) & frame["split"].isin(SPLITS)
+        frame = frame.assign(**numbers)[good.to_numpy()]
+        return frame.astype({"run_id": "int64", "epoch": "int64", "loss": float, "acc": float}).reset_index(drop=True)
 
     def sweeps(self) -> pd.DataFrame:
-        """A row per sweep: id, study, settings (dict), created_at, runs (stored so far)."""
+        """A row per sweep: id, study, settings (dict), created_at, runs (stored so far); unreadable ones left out."""
         rows = self._query(
             "SELECT s.id, s.study, s.settings, s.created_at, COUNT(r.id) FROM sweeps s LEFT JOIN runs r ON r.sweep_id = s.id"
             " GROUP BY s.id ORDER BY s.created_at"
         )
-        return pd.DataFrame([(i, st, json.loads(se), c, n) for i, st, se, c, n in rows], columns=["id", "study", "settings", "created_at", "runs"])
+        good = []
+        for i, st, se, c, n in rows:
+            try:
+                settings = json.loads(se) if isinstance(se, str) else None
+            except (ValueError, RecursionError):
+                settings = None
+            if isinstance(settings, dict) and all(isinstance(v, str) for v in (i, st, c)):
+                good.append((i, st, settings, c, n))
+        return pd.DataFrame(good, columns=["id", "study", "settings", "created_at", "runs"])
 
     @staticmethod
     def _where(ids, study, sweep_id) -> tuple[str, list[Any]]:
         clauses, params = [], []
         if ids is not None:
-            ids = [int(i) for i in ids]
+            ids = [int(i) for i in ids if -MAX_INT <= int(i) <= MAX_INT]  # no run has another id; SQLite cannot take them
             clauses.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
             params += ids
         if study is not None:
@@ -250,6 +400,17 @@ class Store:
             clauses.append("sweep_id = ?")
             params.append(sweep_id)
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _empty_history() -> pd.DataFrame:
+    return pd.DataFrame(columns=HISTORY_COLUMNS)
+
+
+def _number_or_none(v: Any) -> Any:
+    """A stored cell as a number pandas can hold, or None (text, blobs and out-of-range values are no number)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return v if isinstance(v, float) or -MAX_INT <= v <= MAX_INT else None
 
 
 def runs_frame(records: Sequence[dict[str, Any]]) -> pd.DataFrame:

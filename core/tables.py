@@ -1,9 +1,14 @@
 """Sharing result tables: export runs as CSV, JSON, Parquet or Markdown, and import them back.
 
 Exports carry each run's full config, so any run can be re-run from the table. Imports are
-checked completely before anything is written (unknown columns, wrong types, unknown studies,
-files that are not tables, files over the size limit are refused with a message), then land
-in one transaction: a refused import leaves the store unchanged.
+checked completely against the run schema (core.schema) before anything is written (unknown
+columns, wrong types, out-of-range values, unknown studies, files that are not tables, files over
+the size limit are refused with one line naming the row and field), then land in one
+transaction: a refused import leaves the store unchanged.
+
+CSV is written to be opened in a spreadsheet: every cell holding CR, LF, a comma or a quote is
+quoted, and text that a spreadsheet would run as a formula gets a leading ' (at the start of the
+cell and of every line in it), which import takes off again, so an export re-imports unchanged.
 """
 
 from __future__ import annotations
@@ -11,21 +16,25 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
 
 from .metrics import METRICS
-from .store import RUN_COLUMNS, Store, fingerprint, runs_frame, to_json
+from .params import short_repr
+from .schema import MAX_TEXT, RUN_COLUMNS, RUN_EXTRAS, SchemaError, check_run, is_blank
+from .store import Store, fingerprint, runs_frame, to_json
 
 FORMATS = ("csv", "json", "parquet", "markdown")
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
-STATUSES = ("ok", "diverged", "cancelled")
-RUN_EXTRAS = ("fold", "folds")  # config keys that are not study parameters
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = "=+\\-@\t\r"  # what a spreadsheet may run as a formula when a cell or a line in it starts with it
+# a line start (the cell's, or after CR or LF) followed by quotes already there and a formula character:
+_NEUTRALISE = re.compile(f"(?:^|(?<=[\r\n]))(?='*[{_FORMULA}])")
+_RESTORE = re.compile(f"(?:^|(?<=[\r\n]))'(?='*[{_FORMULA}])")
+_ROW_END = re.compile(r'("(?:[^"]|"")*")|\r\n')  # a quoted cell (kept whole), or the end of a row
 
 
 class ImportRefused(ValueError):
@@ -35,18 +44,38 @@ class ImportRefused(ValueError):
 # --- export ----------------------------------------------------------------------------------
 
 
+def neutralise(text: str) -> str:
+    """Text with a ' before every line start a spreadsheet would run as a formula (= + - @ tab CR).
+
+    Lines that already start with quotes before such a character get one more, so `restore` undoes
+    exactly this and nothing else.
+    """
+    return _NEUTRALISE.sub("'", text)
+
+
+def restore(text: str) -> str:
+    """Undo `neutralise`: the text as it was before export."""
+    return _RESTORE.sub("", text)
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula (=, +, -, @) with a quote."""
+    """The frame with every text cell neutralised (see `neutralise`); numbers stay numbers."""
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+            out[col] = out[col].map(lambda v: neutralise(v) if isinstance(v, str) else v)
     return out
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    """A DataFrame as CSV text that is safe to open in a spreadsheet: the one CSV writer of the project."""
-    return neutralise_formulas(frame).to_csv(index=False)
+    """A DataFrame as CSV text that is safe to open in a spreadsheet: the one CSV writer of the project.
+
+    Every cell holding CR, LF, a comma or a quote is quoted, so a line break inside a cell never starts a
+    new row (the csv module quotes only the characters of its line terminator, so rows are written with
+    CRLF and then end in LF again, as before), and text cells are neutralised (see `neutralise`).
+    """
+    text = neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n")
+    return _ROW_END.sub(lambda m: m.group(1) or "\n", text)
 
 
 def _md_cell(v: Any) -> str:
@@ -54,7 +83,8 @@ def _md_cell(v: Any) -> str:
         return ""
     if isinstance(v, float):
         return repr(v)
-    return str(v).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    text = str(v).replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("\n", "\\n").replace("\r", "\\r")  # escaped, so a cell never breaks the table's lines
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
@@ -105,13 +135,14 @@ class ImportReport:
 def read_any(data: bytes, name: str) -> list[dict[str, Any]] | pd.DataFrame:
     """Parse file contents by extension: a list of records (JSON) or a DataFrame (CSV, Parquet, Markdown)."""
     suffix = Path(name).suffix.lower()
+    shown = display_name(name)
     try:
         if suffix == ".json":
             parsed = json.loads(data.decode("utf-8"))
             if isinstance(parsed, dict) and "runs" in parsed:
                 parsed = parsed["runs"]
             if not isinstance(parsed, list) or not all(isinstance(r, dict) for r in parsed):
-                raise ImportRefused(f"{name}: a JSON export is a list of runs ({{'study', 'config', 'metrics', 'status'}}); this is not")
+                raise ImportRefused(f"{shown}: a JSON export is a list of runs ({{'study', 'config', 'metrics', 'status'}}); this is not")
             return parsed
         if suffix == ".csv":
             return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
@@ -121,16 +152,23 @@ def read_any(data: bytes, name: str) -> list[dict[str, Any]] | pd.DataFrame:
             return parse_markdown(data.decode("utf-8"))
     except ImportRefused:
         raise
-    except Exception as exc:
-        raise ImportRefused(f"{name}: not a readable {suffix.lstrip('.')} table ({type(exc).__name__}: {str(exc)[:200]})") from None
-    raise ImportRefused(f"{name}: unknown file type {suffix or '(none)'}; expected .csv, .json, .parquet or .md")
+    except Exception as exc:  # noqa: BLE001 - whatever a parser says about a foreign file, the answer is one line
+        detail = " ".join(str(exc).split())[:200]  # pandas' and pyarrow's messages span lines
+        raise ImportRefused(f"{shown}: not a readable {suffix.lstrip('.')} table ({type(exc).__name__}: {detail})") from None
+    raise ImportRefused(f"{shown}: unknown file type {display_name(suffix) or '(none)'}; expected .csv, .json, .parquet or .md")
+
+
+def display_name(name: str, limit: int = 120) -> str:
+    """A file name for a one-line message: control characters escaped (a name may hold CR or LF), long names cut."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(name))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _markdown_cells(line: str) -> list[str]:
     cells, cell, escaped = [], [], False
     for ch in line.strip()[1:]:  # skip the leading pipe
         if escaped:
-            cell.append(ch)
+            cell.append({"n": "\n", "r": "\r"}.get(ch, ch))  # line breaks inside a cell are written escaped
             escaped = False
         elif ch == "\\":
             escaped = True
@@ -160,153 +198,71 @@ def parse_markdown(text: str) -> pd.DataFrame:
     return pd.DataFrame(body, columns=header)
 
 
-def _blank(v: Any) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == "")
+def frame_to_records(frame: pd.DataFrame, name: str, neutralised: bool = False) -> list[dict[str, Any]]:
+    """Turn an exported runs table back into run records (values are checked by `check_run`).
 
-
-def _unquote(v: Any) -> Any:
-    if isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1] in _FORMULA_START:
-        return v[1:]
-    return v
-
-
-def _metric_value(name: str, v: Any, where: str) -> Any:
-    if _blank(v):
-        return math.nan
-    kind = METRICS[name].kind
-    try:
-        if kind is bool:
-            if isinstance(v, str):
-                if v.strip().lower() in ("true", "1"):
-                    return True
-                if v.strip().lower() in ("false", "0"):
-                    return False
-                raise ValueError
-            return bool(v)
-        number = float(v)
-        if kind is int:
-            if not number.is_integer():
-                raise ValueError
-            return int(number)
-        return number
-    except (TypeError, ValueError):
-        raise ImportRefused(f"{where}: metric {name} = {v!r} is not a {kind.__name__}") from None
-
-
-def frame_to_records(frame: pd.DataFrame, name: str) -> list[dict[str, Any]]:
-    """Turn an exported runs table back into run records, checking every column and value."""
+    `neutralised`: the table is CSV written by `csv_text`, so the ' put before formula characters comes off.
+    """
     from .studies import STUDIES
 
+    shown = display_name(name)
     if frame.empty and len(frame.columns) == 0:
-        raise ImportRefused(f"{name}: the table has no columns")
+        raise ImportRefused(f"{shown}: the table has no columns")
     missing = [c for c in ("study", "status") if c not in frame.columns]
     if missing:
-        raise ImportRefused(f"{name}: missing column(s) {', '.join(missing)}; an export has {', '.join(RUN_COLUMNS)} then parameters and metrics")
+        raise ImportRefused(f"{shown}: missing column(s) {', '.join(missing)}; an export has {', '.join(RUN_COLUMNS)} then parameters and metrics")
     params = {p.name for s in STUDIES.values() for p in s.params}
     known = set(RUN_COLUMNS) | params | set(METRICS) | set(RUN_EXTRAS)
-    unknown = [str(c) for c in frame.columns if c not in known]
+    unknown = [display_name(c, 40) for c in frame.columns if c not in known]
     if unknown:
-        raise ImportRefused(f"{name}: unknown column(s) {', '.join(unknown)}; columns must be run fields, study parameters or metrics")
+        raise ImportRefused(f"{shown}: unknown column(s) {', '.join(unknown[:10])}; columns must be run fields, study parameters or metrics")
     records = []
     for i, row in enumerate(frame.to_dict("records")):
-        row = {k: _unquote(v) for k, v in row.items()}
-        where = f"{name} row {i + 1}"
+        if neutralised:
+            row = {k: restore(v) if isinstance(v, str) else v for k, v in row.items()}
+        where = f"{shown} row {i + 1}"
         study_id = row["study"]
-        if study_id not in STUDIES:
-            raise ImportRefused(f"{where}: unknown study {study_id!r}")
+        if not isinstance(study_id, str) or study_id not in STUDIES:
+            raise ImportRefused(f"{where}: unknown study {short_repr(study_id)}")
         study = STUDIES[study_id]
-        config = {p.name: row[p.name] for p in study.params if p.name in row and not _blank(row[p.name])}
-        if "seed" in row and not _blank(row["seed"]):
-            config["seed"] = row["seed"]
-        absent = [p.name for p in study.params if p.name not in config]
-        if absent:
-            raise ImportRefused(f"{where}: study {study_id} needs parameter column(s) {', '.join(absent)}")
-        extras = {k: row[k] for k in RUN_EXTRAS if k in row and not _blank(row[k])}
-        metrics = {m: _metric_value(m, row[m], where) for m in METRICS if m in row and not _blank(row[m])}
-        records.append({"study": study_id, "status": row["status"], "config": {**config, **extras}, "metrics": metrics,
-                        "created_at": None if _blank(row.get("created_at")) else row["created_at"]})
+        config = {p.name: row[p.name] for p in study.params if p.name in row and not is_blank(row[p.name])}
+        config.update({k: row[k] for k in RUN_EXTRAS if k in row and not is_blank(row[k])})
+        metrics = {m: row[m] for m in METRICS if m in row and not is_blank(row[m])}
+        records.append({"study": study_id, "status": row["status"], "config": config, "metrics": metrics,
+                        "created_at": row.get("created_at")})
     return records
 
 
-def check_record(rec: dict[str, Any], where: str) -> dict[str, Any]:
-    """Validate one run record (types, ranges, known study and metrics); returns it normalised."""
-    from .studies import STUDIES
-
-    if not isinstance(rec, dict):
-        raise ImportRefused(f"{where}: a run must be an object")
-    missing = [k for k in ("study", "config", "metrics", "status") if k not in rec]
-    if missing:
-        raise ImportRefused(f"{where}: missing {', '.join(missing)}")
-    study = STUDIES.get(rec["study"])
-    if study is None:
-        raise ImportRefused(f"{where}: unknown study {rec['study']!r}")
-    if rec["status"] not in STATUSES:
-        raise ImportRefused(f"{where}: status {rec['status']!r} is not one of {'|'.join(STATUSES)}")
-    if not isinstance(rec["config"], dict) or not isinstance(rec["metrics"], dict):
-        raise ImportRefused(f"{where}: config and metrics must be objects")
-    cfg_in = dict(rec["config"])
-    extras = {k: cfg_in.pop(k) for k in RUN_EXTRAS if k in cfg_in}
-    absent = [p.name for p in study.params if p.name not in cfg_in]
-    if absent:
-        raise ImportRefused(f"{where}: study {study.id} needs parameter(s) {', '.join(absent)}")
+def check_record(rec: Any, where: str) -> dict[str, Any]:
+    """One imported run checked against the run schema; ImportRefused (one line naming the field) otherwise."""
     try:
-        cfg = {p.name: p.validate(cfg_in[p.name]) for p in study.params}
-        for name in cfg_in:
-            study.param(name)
-    except ValueError as exc:
-        raise ImportRefused(f"{where}: {exc}") from None
-    for k, v in extras.items():
-        if _blank(v):
-            continue
-        try:
-            number = float(v)
-        except (TypeError, ValueError):
-            raise ImportRefused(f"{where}: {k} = {v!r} is not a whole number") from None
-        if not number.is_integer() or number < 0:
-            raise ImportRefused(f"{where}: {k} = {v!r} is not a whole number")
-        cfg[k] = int(number)
-    unknown = [m for m in rec["metrics"] if m not in METRICS]
-    if unknown:
-        raise ImportRefused(f"{where}: unknown metric(s) {', '.join(unknown)}")
-    metrics = {m: _metric_value(m, v, where) for m, v in rec["metrics"].items()}
-    created = rec.get("created_at")
-    if created is not None:
-        try:
-            datetime.fromisoformat(str(created))
-        except ValueError:
-            raise ImportRefused(f"{where}: created_at {created!r} is not an ISO date-time") from None
-    history = rec.get("history") or []
-    if not isinstance(history, list):
-        raise ImportRefused(f"{where}: history must be a list of {{epoch, split, loss, acc}}")
-    clean_history = []
-    for h in history:
-        try:
-            if h["split"] not in ("train", "val", "test"):
-                raise ValueError
-            clean_history.append({"epoch": int(h["epoch"]), "split": h["split"],
-                                  "loss": None if _blank(h.get("loss")) else float(h["loss"]),
-                                  "acc": None if _blank(h.get("acc")) else float(h["acc"])})
-        except (KeyError, TypeError, ValueError):
-            raise ImportRefused(f"{where}: a history row is not {{epoch, split (train|val|test), loss, acc}}: {str(h)[:80]}") from None
-    return {"study": study.id, "status": rec["status"], "config": cfg, "metrics": metrics,
-            "created_at": None if created is None else str(created), "history": clean_history}
+        return check_run(rec, where)
+    except SchemaError as exc:
+        raise ImportRefused(str(exc)) from None
 
 
 def import_bytes(store: Store, data: bytes, name: str, max_bytes: int = MAX_IMPORT_BYTES) -> ImportReport:
     """Check a whole exported file, then add its runs in one transaction (runs already stored are skipped)."""
+    shown = display_name(name)
     if len(data) > max_bytes:
-        raise ImportRefused(f"{name}: {len(data) / 1e6:.1f} MB is over the import limit of {max_bytes / 1e6:.0f} MB")
+        raise ImportRefused(f"{shown}: {len(data) / 1e6:.1f} MB is over the import limit of {max_bytes / 1e6:.0f} MB")
     parsed = read_any(data, name)
-    raw = frame_to_records(parsed, name) if isinstance(parsed, pd.DataFrame) else parsed
+    if isinstance(parsed, pd.DataFrame):
+        raw = frame_to_records(parsed, name, neutralised=Path(name).suffix.lower() == ".csv")
+    else:
+        raw = parsed
     if not raw:
-        raise ImportRefused(f"{name}: no runs in the file")
-    records = [check_record(r, f"{name} run {i + 1}") for i, r in enumerate(raw)]
+        raise ImportRefused(f"{shown}: no runs in the file")
+    kind = "row" if isinstance(parsed, pd.DataFrame) else "run"
+    records = [check_record(r, f"{shown} {kind} {i + 1}") for i, r in enumerate(raw)]
     seen = store.fingerprints()
     fresh = []
     for rec in records:
         if rec["created_at"] is not None and fingerprint(rec) in seen:
             continue
-        fresh.append({**rec, "source": f"import:{Path(name).name}"})
+        seen.add(fingerprint(rec))  # the same run twice in one file is stored once
+        rec.pop("sweep_id", None)  # another store's sweep ids mean nothing here
+        fresh.append({**rec, "source": f"import:{Path(name).name}"[:MAX_TEXT]})
     added = store.save_records(fresh) if fresh else []
     return ImportReport(added, len(records) - len(fresh))
 
@@ -315,8 +271,8 @@ def import_file(store: Store, path: str | Path, max_bytes: int = MAX_IMPORT_BYTE
     """Import an exported file from disk (see `import_bytes`)."""
     path = Path(path)
     if not path.is_file():
-        raise ImportRefused(f"{path}: no such file")
+        raise ImportRefused(f"{display_name(str(path))}: no such file")
     size = path.stat().st_size
     if size > max_bytes:
-        raise ImportRefused(f"{path.name}: {size / 1e6:.1f} MB is over the import limit of {max_bytes / 1e6:.0f} MB")
+        raise ImportRefused(f"{display_name(path.name)}: {size / 1e6:.1f} MB is over the import limit of {max_bytes / 1e6:.0f} MB")
     return import_bytes(store, path.read_bytes(), path.name, max_bytes)

@@ -23,7 +23,8 @@ from core.compare import (
 from core.studies import get_study
 from ui.boot import require_router
 from ui.runner import get_store, run
-from ui.share import copy_link, download_buttons, import_box, summary_panel
+from ui.share import copy_link, download_buttons, import_box, stored_runs, summary_panel
+from ui.widgets import segmented
 
 require_router()
 
@@ -37,7 +38,7 @@ st.markdown(
 store = get_store()
 with st.expander("Import someone's runs"):
     import_box()
-runs = store.runs()
+runs = stored_runs(store)
 if runs.empty:
     st.info("No runs stored yet. Train something on another page, run `python -m core run polynomial`, or import a table above.")
     st.stop()
@@ -79,12 +80,11 @@ ids = table["id"].astype(int).tolist()
 chosen = st.multiselect("runs to compare (ids)", ids, default=ids[:3],
                         key="runs.ids", bind="query-params", max_selections=12)
 c = st.columns(4)
-y = c[0].segmented_control("curve", ["loss", "acc"], default="loss", key="runs.y", bind="query-params", required=True)
+y = segmented(c[0], "curve", ["loss", "acc"], "loss", key="runs.y")
 window = c[1].slider("smoothing (epochs)", 1, 20, 1, key="runs.smooth", bind="query-params",
                      help="Rolling mean over this many epochs; 1 shows the raw curves.")
 log_y = c[2].toggle("log scale", value=y == "loss", key="runs.log_y", bind="query-params")
-view = c[3].segmented_control("view", ["overlaid", "side by side"], default="overlaid", key="runs.view", bind="query-params",
-                              required=True)
+view = segmented(c[3], "view", ["overlaid", "side by side"], "overlaid", key="runs.view")
 if not chosen:
     st.info("Pick one or more runs above to see their curves.")
 else:

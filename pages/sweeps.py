@@ -14,7 +14,7 @@ from ui import jobs
 from ui.boot import require_router
 from ui.runner import get_store
 from ui.share import copy_link, download_buttons, link_to, summary_panel
-from ui.widgets import log_options
+from ui.widgets import log_options, segmented
 
 require_router()
 
@@ -57,8 +57,7 @@ with st.expander("New sweep", expanded=sweep_id is None):
                     problems.append(f"{name}: pick at least one value")
                 continue
             c = st.columns([3, 1, 1])
-            spacing = c[2].segmented_control("spacing", ["linear", "log"], default="log" if p.log else "linear",
-                                             key=f"sweep.{name}.spacing", bind="query-params", required=True)
+            spacing = segmented(c[2], "spacing", ["linear", "log"], "log" if p.log else "linear", key=f"sweep.{name}.spacing")
             if spacing == "log":
                 low_bound = p.low if p.low and p.low > 0 else 1e-5
                 stops = log_options(low_bound, p.high, integer=p.kind is int)

@@ -19,9 +19,10 @@ RUNS_EACH = 15
 
 
 def record(writer: str, i: int, **metrics) -> dict:
+    """A valid polynomial run; `writer` is kept in its source so each writer's runs can be told apart."""
     history = [{"epoch": e, "split": s, "loss": 1.0 / e, "acc": math.nan} for e in (1, 2) for s in ("train", "test")]
-    return {"study": "polynomial", "status": "ok", "config": {"seed": i, "degree": 3, "writer": writer},
-            "metrics": {"train_loss": 0.5, "test_loss": 0.25 + i, **metrics}, "history": history}
+    return {"study": "polynomial", "status": "ok", "config": {**get_study("polynomial").defaults(), "seed": i},
+            "metrics": {"train_loss": 0.5, "test_loss": 0.25 + i, **metrics}, "history": history, "source": writer}
 
 
 def _process_writer(path: str, writer: str, barrier) -> None:
@@ -31,9 +32,11 @@ def _process_writer(path: str, writer: str, barrier) -> None:
         store.save_records([record(writer, i)])
 
 
-def _result(writer: str, i: int) -> RunResult:
+def _result(writer: int, i: int) -> RunResult:
+    """A valid classification run; the seed says which thread wrote it (writer × 1000 + i)."""
     history = pd.DataFrame([{"epoch": e, "split": s, "loss": 0.1 * e, "acc": 0.5} for e in (1, 2, 3) for s in ("train", "val")])
-    return RunResult("classification", {"seed": i, "writer": writer}, {"train_loss": 0.1, "val_loss": 0.2}, "ok", history)
+    config = {**get_study("classification").defaults(), "seed": writer * 1000 + i}
+    return RunResult("classification", config, {"train_loss": 0.1, "val_loss": 0.2}, "ok", history)
 
 
 def test_concurrent_writers_lose_no_row(isolated_store):
@@ -50,7 +53,7 @@ def test_concurrent_writers_lose_no_row(isolated_store):
         try:
             barrier.wait()
             for i in range(RUNS_EACH):
-                shared.save_run(_result(f"t{w}", i))
+                shared.save_run(_result(w, i))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -68,7 +71,8 @@ def test_concurrent_writers_lose_no_row(isolated_store):
     store = Store(path)
     records = store.records()
     assert store.count() == len(records) == 2 * WRITERS * RUNS_EACH
-    seen = sorted((r["config"]["writer"], r["config"]["seed"]) for r in records)
+    who = lambda r: r["source"] if r["study"] == "polynomial" else f"t{r['config']['seed'] // 1000}"  # noqa: E731
+    seen = sorted((who(r), r["config"]["seed"] % 1000) for r in records)
     expected = sorted((f"{kind}{w}", i) for kind in "pt" for w in range(WRITERS) for i in range(RUNS_EACH))
     assert seen == expected  # every run exactly once
     hist = store.history()
@@ -132,12 +136,28 @@ def test_delete_and_sweeps():
     assert store.count() == 2 and len(store.history(ids[:1])) == 0
 
 
-def test_failed_write_leaves_nothing():
+def test_failed_write_leaves_nothing(monkeypatch):
     store = Store()
     bad = record("x", 1)
-    bad["history"] = [{"epoch": 1, "split": "train"}, {"epoch": 1, "split": "train"}]  # duplicate key: fails
-    with pytest.raises(sqlite3.IntegrityError):
+    bad["history"] = [{"epoch": 1, "split": "train"}, {"epoch": 1, "split": "train"}]  # a second row for one epoch
+    with pytest.raises(ValueError, match="run 2 of 2: history row 2: a second row for split train, epoch 1"):
         store.save_records([record("x", 0), bad])
+    assert store.count() == 0 and store.history().empty
+    # a write that fails inside the transaction (after the first run's rows went in) leaves nothing either
+    calls = []
+
+    class Failing(sqlite3.Connection):
+        def executemany(self, sql, rows):
+            calls.append(sql)
+            if len(calls) == 2:
+                raise sqlite3.OperationalError("disk I/O error")
+            return super().executemany(sql, rows)
+
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: connect(*a, **k, factory=Failing))
+    with pytest.raises(ValueError, match="disk I/O error"):
+        store.save_records([record("x", 0), record("x", 1)])
+    monkeypatch.undo()
     assert store.count() == 0 and store.history().empty
 
 

@@ -189,7 +189,7 @@ def test_csv_neutralises_formula_cells():
 
 def test_csv_export_of_stored_runs_is_safe(tmp_path):
     store = Store(tmp_path / "s.db")
-    rec = {"study": "polynomial", "status": "ok", "config": {"seed": 0, "degree": 3},
+    rec = {"study": "polynomial", "status": "ok", "config": get_study("polynomial").defaults(),
            "metrics": {"train_loss": -0.0, "w": -2.5}, "sweep_id": '=HYPERLINK("http://evil")', "source": "@cmd"}
     store.save_records([rec])
     rows = list(csv.DictReader(io.StringIO(export_runs(store.records(), "csv").decode())))

@@ -13,9 +13,13 @@ import streamlit as st
 
 
 def require_router() -> None:
-    """Call first in every page: rerun through dashboard.py if Streamlit ran this page directly."""
+    """Call first in every page: rerun through dashboard.py if Streamlit ran this page directly, and drop
+    URL values that no widget can hold (`ui.widgets.sanitise_url`) before any widget reads the URL."""
     from streamlit.runtime.pages_manager import PagesManager
 
+    from ui.widgets import sanitise_url
+
+    sanitise_url()
     if PagesManager.uses_pages_directory and st.runtime.exists():
         PagesManager.uses_pages_directory = False  # what st.navigation itself does on its first call
         st.rerun()

@@ -7,6 +7,7 @@ import streamlit as st
 from core.metrics import METRICS
 from ui.navigation import PAGES
 from ui.runner import get_store
+from ui.share import stored_runs
 
 LATEST = 10
 
@@ -25,7 +26,7 @@ def render() -> None:
             st.page_link(page.path, label=page.title, icon=page.icon)
             st.caption(page.teaches)
     st.subheader("Latest runs")
-    frame = get_store().runs()
+    frame = stored_runs(get_store())
     if frame.empty:
         st.info("No runs stored yet. Open a page and move a slider: each training run lands here.")
         return

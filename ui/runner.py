@@ -21,15 +21,24 @@ from typing import Any, Mapping, Sequence
 import streamlit as st
 
 from core.data import DataUnavailable
-from core.store import Store, to_json
+from core.store import Store, StoreError, to_json
 from core.studies import RunResult, check_run, config_dict, get_study, run_study
 
 CACHE_SIZE = 256
 
 
 def get_store() -> Store:
-    """The results store this dashboard writes to ($OVERFIT_LAB_DB, else ./overfit_lab.db)."""
-    return _store(os.environ.get("OVERFIT_LAB_DB") or "")
+    """The results store this dashboard writes to ($OVERFIT_LAB_DB, else ./overfit_lab.db).
+
+    A file that cannot be used (not a store, damaged, a folder) stops the page with one line saying what to do.
+    """
+    try:
+        store = _store(os.environ.get("OVERFIT_LAB_DB") or "")
+        store.count()  # the file may have been damaged or replaced since this server opened it
+        return store
+    except StoreError as exc:
+        st.error(str(exc), icon=":material/database:")
+        st.stop()
 
 
 @st.cache_resource
@@ -108,14 +117,21 @@ def _key(study_id: str, cfg, folds: int | None, fold: int | None) -> str:
     return to_json([study_id, config_dict(cfg), folds, fold], sort_keys=True)
 
 
-def _store_once(entry: _Entry, store: Store) -> None:
-    """Save runs to this store unless they already are (prefetched runs land when first shown)."""
-    path = str(store.path)
-    if path not in entry.stored_in:
-        for result in entry.results:
-            if result.status != "cancelled":
-                result.run_id = store.save_run(result)
-        entry.stored_in.add(path)
+def _store_once(entry: _Entry) -> None:
+    """Save runs to the store unless they already are (prefetched runs land when first shown).
+
+    A store that cannot take them (read-only, damaged) gets a warning: the page still shows the runs.
+    """
+    try:
+        store = _store(os.environ.get("OVERFIT_LAB_DB") or "")
+        path = str(store.path)
+        if path not in entry.stored_in:
+            for result in entry.results:
+                if result.status != "cancelled":
+                    result.run_id = store.save_run(result)
+            entry.stored_in.add(path)
+    except ValueError as exc:  # StoreError, or a run outside the store's schema
+        st.warning(f"Trained, but not stored: {exc}", icon=":material/database:")
 
 
 def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, fold: int | None = None,
@@ -135,7 +151,7 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, f
         entry = cache.get(key)
         if entry is not None:
             if store:
-                _store_once(entry, get_store())
+                _store_once(entry)
             return entry.results
     text = f"Training {label or study.title.lower()}…"
     bar = st.progress(0.0, text=text)
@@ -160,7 +176,7 @@ def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, f
         bar.empty()
     entry = _Entry(results, set())
     if store:
-        _store_once(entry, get_store())
+        _store_once(entry)
     cache.put(key, entry)
     return results
 

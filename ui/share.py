@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 
 from core import summary as summary_tables
+from core.store import Store, StoreError
 from core.tables import FORMATS, ImportRefused, export_runs, import_bytes
 from ui.runner import get_store
 
@@ -58,14 +60,29 @@ def import_box(container: Any = None) -> list[int]:
         where.success(st.session_state[done_key][1])
         return st.session_state[done_key][0]
     try:
-        report = import_bytes(get_store(), upload.getvalue(), upload.name)
-    except ImportRefused as exc:
+        report = import_bytes(get_store().require_writable(), upload.getvalue(), upload.name)
+    except (ImportRefused, StoreError) as exc:
         where.error(f"Import refused, nothing was stored: {exc}")
         return []
     message = f"Imported {len(report.added)} runs from {upload.name}" + (f" ({report.skipped} were already stored)" if report.skipped else "")
     st.session_state[done_key] = (report.added, message)
     where.success(message)
     return report.added
+
+
+def stored_runs(store: Store, container: Any = None) -> pd.DataFrame:
+    """Every readable stored run as the runs table; rows that cannot be read are left out, with a warning saying why."""
+    skipped: list[str] = []
+    try:
+        frame = store.runs(skipped=skipped)
+    except StoreError as exc:
+        (container or st).error(str(exc), icon=":material/database:")
+        st.stop()
+    if skipped:
+        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+        (container or st).warning(f"{len(skipped)} stored run(s) in {store.path} cannot be read and are left out: "
+                                  f"{skipped[0]}{more}", icon=":material/database:")
+    return frame
 
 
 def link_to(page: str, label: str, icon: str | None = None, query_params: dict[str, str] | None = None) -> None:

@@ -3,10 +3,21 @@
 A slider's range, default and help come from the `Param` a study declared, so the page, the
 CLI and `python -m core studies` never disagree. Every widget is bound to a URL query parameter
 of the same name (`bind="query-params"`), so a copied link reproduces the view.
+
+A URL is untrusted input. Streamlit 1.67 seeds a bound widget from the query string of the run's
+start (`QueryParams._initial_query_params`): it parses the text for the widget's value type, then
+the widget's deserializer clamps or rejects it, and drops what raises ValueError, TypeError or
+IndexError. A number input of integers turns `inf` or `1e309` into an OverflowError instead, which
+escapes as a traceback. `sanitise_url` (called first on every page, by `ui.boot.require_router`)
+removes such values before any widget reads them, for every widget, including those a page makes
+with `st.*` directly; out-of-range values, unknown options and garbage text are left to the
+widgets, which ignore them. One more gap: a required segmented control takes an empty value
+(`?key=`) as None, so pages make those with `segmented`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,6 +25,51 @@ import streamlit as st
 
 from core.params import Param
 from core.studies import Study, get_study
+
+
+MAX_URL_VALUE = 500  # characters: the longest value a widget here holds is a short list of logits
+MAX_URL_VALUES = 50  # repeated values of one key (a multiselect here holds at most 12)
+LARGEST_URL_NUMBER = 2.0**53  # past this a browser's number is inexact, and no widget here holds one
+
+
+def url_value_holdable(value: str) -> bool:
+    """Whether some widget could hold this URL value: not a non-finite or huge number, not a huge text."""
+    if len(value) > MAX_URL_VALUE:
+        return False
+    try:
+        number = float(value)
+    except ValueError:
+        return True  # text: an option list or a text input judges it
+    return math.isfinite(number) and abs(number) <= LARGEST_URL_NUMBER
+
+
+def sanitise_url() -> list[str]:
+    """Drop URL query values no widget can hold, before any widget reads them; returns the keys dropped."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return []  # not inside a page run (a bare import, a test of a helper)
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    with get_session_state().query_params() as qp:
+        initial = getattr(qp, "_initial_query_params", None)  # what bound widgets are seeded from (Streamlit 1.67)
+        if not isinstance(initial, dict):
+            return []
+        bad = [k for k, values in initial.items()
+               if len(values) > MAX_URL_VALUES or not all(url_value_holdable(v) for v in values)]
+        for key in bad:
+            del initial[key]
+            qp.remove_param(key)  # and from the address bar, so a copied link does not carry it on
+    return bad
+
+
+def segmented(where: Any, label: str, options: Sequence[Any], default: Any, *, key: str, **kwargs: Any) -> Any:
+    """A segmented control that always has a value, bound to the URL.
+
+    `required=True` alone does not promise that: Streamlit 1.67 takes an empty URL value (`?key=`) for it and returns None.
+    """
+    value = where.segmented_control(label, options, default=default, key=key, bind="query-params", required=True, **kwargs)
+    return default if value is None else value
 
 
 def log_options(low: float, high: float, per_decade: int = 3, integer: bool = False, with_zero: bool = False) -> list:
