@@ -101,7 +101,8 @@ def url_keys(page: str) -> list[str]:
 def test_every_bound_widget_ignores_or_clamps_url_values_it_cannot_hold(request, validate_only, page, tab):
     if page == "pages/runs.py":
         request.getfixturevalue("stored")
-    keys = url_keys(page)
+    # the keys the source names, and those helpers bind under the page's prefix (e.g. the summary panel's metrics)
+    keys = sorted(set(url_keys(page)) | set(bound_widgets(load_page(page, query(page, tab, {})))))
     # each key gets another extreme (the rotation differs per tab, so every kind of widget meets many of them)
     shift = CASES.index((page, tab))
     hostile = {key: EXTREMES[(i + shift) % len(EXTREMES)] for i, key in enumerate(keys)}
