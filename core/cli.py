@@ -1,7 +1,8 @@
 """Command line: `python -m core studies | run | runs | export | import`.
 
 Bad input (an unknown study or parameter, a value out of range, a refused import) exits with
-status 2 and one line naming what is wrong; nothing is stored.
+status 2 and one line naming what is wrong; nothing is stored. Heavy modules (torch, pandas,
+scikit-learn) are imported by the commands that use them, so `studies` answers at once.
 """
 
 from __future__ import annotations
@@ -13,16 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-import pandas as pd
-
-from .data import DataUnavailable
-from .metrics import METRICS
-from .store import Store, runs_frame
-from .studies import STUDIES, get_study, run_study
+from .studies import STUDIES, get_study
 from .sweeps import BACKENDS
-from .tables import FORMATS, ImportRefused, export_runs, format_table, import_file
 
 TEXT_FORMATS = ("table", "csv", "json", "markdown")
+EXPORT_FORMATS = ("csv", "json", "parquet", "markdown")  # core.tables.FORMATS, without importing pandas to parse flags
 
 
 class UsageError(ValueError):
@@ -71,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=TEXT_FORMATS, default="table")
 
     p = sub.add_parser("export", parents=[db], help="export stored runs with their full configs")
-    p.add_argument("--format", choices=FORMATS, default="csv")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.add_argument("--study", help="only this study")
     p.add_argument("--ids", help="only these run ids, comma-separated")
@@ -83,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "studies":  # declarations only: no torch
+        return cmd_studies(args)
     import torch
+
+    from .data import DataUnavailable
 
     # tiny models: one thread beats two fighting over small matrices (OVERFIT_LAB_THREADS overrides)
     torch.set_num_threads(int(os.environ.get("OVERFIT_LAB_THREADS", "1")))
@@ -106,6 +106,10 @@ def cmd_studies(args) -> int:
         return 0
     for s in STUDIES.values():
         if args.format == "markdown":
+            import pandas as pd
+
+            from .tables import format_table
+
             print(f"### `{s.id}` — {s.title}\n\n{s.summary}\n")
             rows = pd.DataFrame([{"parameter": p.name, "default": p.default, "allowed": p.describe(), "help": p.help} for p in s.params])
             print(format_table(rows, "markdown"))
@@ -143,11 +147,15 @@ def cmd_run(args) -> int:
     study, cfg = parse_config(args.study, args.set, args.seed)
     from .studies import check_run
 
+    from .store import Store
+    from .studies import run_study
+
     check_run(cfg, args.folds, args.fold)
     store = None if args.no_store else Store(args.db)
     bar, progress = progress_bar()
-    try:
-        results = run_study(study, cfg, folds=args.folds, fold=args.fold, progress=progress, store=store)
+
+    try:  # the terminal shows numbers only: the report's frames are not made
+        results = run_study(study, cfg, folds=args.folds, fold=args.fold, progress=progress, store=store, report="metrics")
     finally:
         bar.close()
     print_runs([r.to_record() for r in results], args.format)
@@ -163,6 +171,10 @@ def print_runs(records: list[dict[str, Any]], fmt: str, show: Sequence[str] = ()
         return
     if not records and fmt == "table":
         return  # the caller has said on stderr that there is nothing
+    from .metrics import METRICS
+    from .store import runs_frame
+    from .tables import format_table
+
     frame = runs_frame(records)
     if fmt == "table":  # the terminal gets the metrics; csv, json and markdown carry the full config
         metrics = [c for c in frame.columns if c in METRICS]
@@ -171,6 +183,7 @@ def print_runs(records: list[dict[str, Any]], fmt: str, show: Sequence[str] = ()
 
 
 def cmd_sweep(args) -> int:
+    from .store import Store
     from .sweeps import SweepSpec, describe, parse_axis, run_sweep
 
     study = get_study(args.study)
@@ -188,12 +201,17 @@ def cmd_sweep(args) -> int:
     finally:
         bar.close()
     sweep = f"sweep {result.sweep_id}: " if result.sweep_id else ""
-    print(f"{sweep}{len(result.results)} runs with the {result.backend} backend in {result.seconds:.1f} s", file=sys.stderr)
+    parts = ", ".join(f"{name} {result.timings[name]:.2f} s" for name in ("train", "evaluate", "report", "store", "setup")
+                      if name in result.timings)
+    print(f"{sweep}{len(result.results)} runs with the {result.backend} backend in {result.seconds:.2f} s"
+          + (f" ({parts})" if parts else ""), file=sys.stderr)
     print_runs([r.to_record() for r in result.results], args.format, show=[a.name for a in spec.axes])
     return 0
 
 
 def cmd_runs(args) -> int:
+    from .store import Store
+
     records = Store(args.db).records(study=args.study)
     if not records:
         print("no runs stored yet: try `python -m core run polynomial`", file=sys.stderr)
@@ -208,6 +226,9 @@ def cmd_export(args) -> int:
             ids = [int(x) for x in args.ids.split(",") if x.strip()]
         except ValueError:
             raise UsageError(f"--ids: {args.ids!r} is not a comma-separated list of run ids") from None
+    from .store import Store
+    from .tables import export_runs
+
     records = Store(args.db).records(ids, study=args.study, with_history=args.format == "json")
     data = export_runs(records, args.format)
     if args.out:
@@ -221,6 +242,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from .store import Store
+    from .tables import ImportRefused, import_file
+
     store = Store(args.db)
     try:
         report = import_file(store, args.file)

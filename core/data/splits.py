@@ -1,10 +1,12 @@
-"""Splitting with scikit-learn: validation hold-out, K folds, training-set subsampling, label noise."""
+"""Splitting with scikit-learn: validation hold-out, K folds, training-set subsampling, label noise.
+
+scikit-learn is imported by the functions that split (it takes a second to import), not with this module.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from .bundle import DataBundle, Split, derive_seed
 
@@ -24,6 +26,8 @@ def _can_stratify(y: np.ndarray | None, n_out: int) -> bool:
 
 def hold_out(split: Split, fraction: float, seed: int, task: str) -> tuple[Split, Split]:
     """Split off `fraction` of the rows (stratified for classes where possible): (kept, held_out)."""
+    from sklearn.model_selection import train_test_split
+
     n = len(split)
     n_out = max(1, round(n * fraction))
     if n_out >= n:
@@ -49,6 +53,8 @@ def subsample(split: Split, fraction: float, seed: int, task: str) -> Split:
 
 def fold_indices(split: Split, k: int, seed: int, task: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, validation) row indices for each of `k` folds: StratifiedKFold for classes, else KFold."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
     n = len(split)
     if not 2 <= k <= n:
         raise ValueError(f"folds: {k} is not allowed; expected an int in [2, {n}] (the training set has {n} examples)")
