@@ -196,6 +196,10 @@ def cmd_sweep(args) -> int:
     store = None if args.no_store else Store(args.db)
     bar, progress = progress_bar()
     print(describe(spec), file=sys.stderr)
+    # start-up, not sweep work: scikit-learn's splitters and data sets take 1-2 s to import
+    import sklearn.datasets  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+
     try:
         result = run_sweep(spec, store=store, backend=args.backend, scheduler=args.scheduler, workers=args.workers, progress=progress)
     finally:

@@ -44,18 +44,19 @@ class FitResult:
 
 def history_frame(log: Sequence[dict[str, float]]) -> Any:
     """Turn per-epoch dicts (train_loss, val_acc, ...) into a DataFrame of (epoch, split, loss, acc) rows."""
+    import numpy as np
     import pandas as pd
 
     epoch, split, loss, acc = [], [], [], []
     for rec in log:
         for name in SPLITS:
             if f"{name}_loss" in rec:
-                epoch.append(int(rec["epoch"]))
+                epoch.append(rec["epoch"])
                 split.append(name)
                 loss.append(rec[f"{name}_loss"])
                 acc.append(rec.get(f"{name}_acc", math.nan))
-    return pd.DataFrame({"epoch": pd.Series(epoch, dtype="int64"), "split": pd.Series(split, dtype="object"),
-                         "loss": pd.Series(loss, dtype="float64"), "acc": pd.Series(acc, dtype="float64")})
+    return pd.DataFrame({"epoch": np.array(epoch, dtype=np.int64), "split": np.array(split, dtype=object),
+                         "loss": np.array(loss, dtype=np.float64), "acc": np.array(acc, dtype=np.float64)})
 
 
 def metric_keys(splits: Sequence[str], task: str) -> list[str]:

@@ -217,16 +217,17 @@ def train(study: Study, points: Sequence[Point], *, engine: str = "auto", callba
           progress: Callable[[float, str], None] | None = None, should_stop: Callable[[], bool] | None = None,
           store: Any = None, sweep_id: str | None = None, report: str = "full", max_models: int = MAX_MODELS,
           on_result: Callable[[RunResult], None] | None = None, timings: dict[str, float] | None = None,
-          bases: dict | None = None) -> list[RunResult]:
+          bases: dict | None = None, groups: Sequence[Group] | None = None) -> list[RunResult]:
     """Train every point, stacked where the models allow (see `plan`); one RunResult per trained point, in point order.
 
     `progress(fraction, text)` after every epoch; when `should_stop()` turns True the runs in flight end
     'cancelled' (not stored) and no further group starts. With a store, each finished group's runs are saved
     in one transaction (with `sweep_id`) before the next group starts; `on_result(result)` is called for each.
-    `timings` collects seconds per phase (setup, train, evaluate, report, store); `bases` caches base data.
+    `timings` collects seconds per phase (setup, train, evaluate, report, store); `bases` caches base data;
+    `groups` is a plan of these points made before (`plan`), so it is not made twice.
     """
     bases = {} if bases is None else bases
-    groups = plan(study, points, engine, bases, max_models)
+    groups = plan(study, points, engine, bases, max_models) if groups is None else groups
     slots: list[RunResult | None] = [None] * len(points)
     total, done = len(points), 0
     for group in groups:

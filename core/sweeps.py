@@ -174,7 +174,7 @@ def _plan(spec: SweepSpec, backend: str, pts: list[Any], bases: dict | None = No
     try:
         groups = plan(get_study(spec.study), pts, ENGINE_OF[backend], bases)
     except ValueError as exc:  # a point the stacked engine refuses, under --backend batched
-        raise ValueError(f"backend: batched training does not apply here: {str(exc).split(': ', 1)[-1]}") from None
+        raise ValueError(f"backend: batched training does not apply here; {exc}") from None
     stacked = [g for g in groups if g.engine == "stacked"]
     if backend == "serial":
         return "serial", "asked for", groups
@@ -219,16 +219,16 @@ def run_sweep(
     pts = points(spec)
     study = get_study(spec.study)
     bases: dict = {}
-    chosen = backend
+    chosen, groups = backend, None
     if backend in ENGINE_OF:
-        chosen, _, _ = _plan(spec, backend, pts, bases)
+        chosen, _, groups = _plan(spec, backend, pts, bases)
     if store is not None and sweep_id is None:
         sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
     stop = should_stop or (lambda: False)
     timings: dict[str, float] = {}
     if backend in ENGINE_OF:
         results = train(study, pts, engine=ENGINE_OF[backend], progress=progress, should_stop=stop, store=store,
-                        sweep_id=sweep_id, report="metrics", timings=timings, bases=bases)
+                        sweep_id=sweep_id, report="metrics", timings=timings, bases=bases, groups=groups)
     else:
         results = []
 

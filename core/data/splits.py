@@ -5,6 +5,8 @@ scikit-learn is imported by the functions that split (it takes a second to impor
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -53,16 +55,26 @@ def subsample(split: Split, fraction: float, seed: int, task: str) -> Split:
 
 def fold_indices(split: Split, k: int, seed: int, task: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, validation) row indices for each of `k` folds: StratifiedKFold for classes, else KFold."""
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     n = len(split)
     if not 2 <= k <= n:
         raise ValueError(f"folds: {k} is not allowed; expected an int in [2, {n}] (the training set has {n} examples)")
     y = _labels(split, task)
+    # the folds depend only on n, k, the seed and the labels: each fold of a config (trained as its own run)
+    # asks for the same split, so it is made once
+    return _folds(n, k, seed, None if y is None else y.astype(np.int64).tobytes())
+
+
+@lru_cache(maxsize=64)
+def _folds(n: int, k: int, seed: int, labels: bytes | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    y = None if labels is None else np.frombuffer(labels, dtype=np.int64)
     if y is not None and np.bincount(y)[np.bincount(y) > 0].min() >= k:
         splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-        return list(splitter.split(np.zeros(n), y))
-    return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n)))
+        folds = list(splitter.split(np.zeros(n), y))
+    else:
+        folds = list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n)))
+    return folds  # shared between callers, who only index with them
 
 
 def add_label_noise(split: Split, fraction: float, n_classes: int, g: torch.Generator) -> Split:
