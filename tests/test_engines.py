@@ -96,6 +96,18 @@ def test_every_activation_and_a_linear_model_match_alone(activation):
     assert_same_runs(stacked(poly, configs), alone(poly, configs))
 
 
+def test_softmax_on_images_and_learning_curve_sizes_match_alone():
+    """Depth 0 with a bias on flattened 8×8 images; a learning curve's training sets of different sizes, padded."""
+    study = get_study("classification")
+    configs = [dict(model="softmax", epochs=2, train_size=0.2, lr=0.01, seed=s) for s in range(2)]
+    assert_same_runs(stacked(study, configs), alone(study, configs))
+    curve = get_study("learning-curve")
+    configs = [dict(n_sizes=3, train_size=0.3, hidden=8, epochs=2)]
+    batched = stacked(curve, configs)
+    assert len({r.metrics["train_examples"] for r in batched}) == 3
+    assert_same_runs(batched, alone(curve, configs))
+
+
 def test_early_stopping_per_model_matches_alone():
     study = get_study("early-stopping")
     base = dict(dataset="moons", n_train=200, n_test=60, hidden=16, depth=2, epochs=30, patience=2, train_size=1.0,
@@ -144,17 +156,10 @@ def test_a_frozen_layer_is_never_trained_by_either_engine():
             assert not torch.equal(trained[-1].weight, fresh[-1].weight)  # the layers after it did train
 
 
-def test_trained_model_is_the_model_and_a_group_is_stored_in_one_transaction(tmp_path, monkeypatch):
+def test_trained_model_is_the_model_and_a_group_is_stored_in_one_transaction(tmp_path, store_writes):
     study = get_study("classification")
     store = Store(tmp_path / "runs.db")
-    writes = []
-    original = Store._write
-
-    def counting(self):
-        writes.append(1)
-        return original(self)
-
-    monkeypatch.setattr(Store, "_write", counting)
+    writes = store_writes
     configs = [dict(MOONS, lr=0.01, val_fraction=0.2), dict(MOONS, lr=0.03, val_fraction=0.2, seed=5)]
     results = stacked(study, configs, store=store)
     assert len(writes) == 1 and store.count() == 2 and all(r.run_id is not None for r in results)

@@ -151,17 +151,11 @@ def test_db_path_comes_from_the_environment(isolated_store, tmp_path, monkeypatc
         Store(tmp_path / "missing" / "runs.db")
 
 
-def test_a_batch_of_results_is_one_transaction_and_a_failed_save_leaves_nothing(tmp_path, monkeypatch):
+def test_a_batch_of_results_is_one_transaction_and_a_failed_save_leaves_nothing(tmp_path, store_writes):
     store = Store(tmp_path / "batch.db")
     store.save_results([_result("before", 0)])
-    writes = []
-    original = Store._write
-
-    def counting(self):
-        writes.append(1)
-        return original(self)
-
-    monkeypatch.setattr(Store, "_write", counting)
+    writes = store_writes
+    writes.clear()
     batch = [_result("b", i) for i in range(5)]
     ids = store.save_results(batch, sweep_id="s1")
     assert len(writes) == 1 and [r.run_id for r in batch] == ids and len(set(ids)) == 5
