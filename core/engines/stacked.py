@@ -231,17 +231,21 @@ class StackedEngine:
         self.M = M = len(models)
         self.task = datas[0].task
         self.split_names = [tuple(d.splits()) for d in datas]
-        # parameter layout: the module's parameters in order, each a segment of flat
-        self.segments: list[tuple[int, int, torch.Size]] = []
+        # parameter layout: the module's parameters in order, each a segment of flat, a Linear weight [out, in]
+        # stored transposed as [in, out] and a bias as [1, out], so that the per-model views are exactly the
+        # operands of baddbmm (no view, transpose or unsqueeze in the autograd graph)
+        self.segments: list[tuple[int, int, tuple[int, ...]]] = []
         is_weight, trainable = [], []
         start = 0
         for name, p in models[0].named_parameters():
-            self.segments.append((start, start + p.numel(), p.shape))
+            shape = (p.shape[1], p.shape[0]) if p.ndim == 2 else (1, p.numel())
+            self.segments.append((start, start + p.numel(), shape))
             is_weight += [penalised(name, p, False)] * p.numel()
             trainable += [p.requires_grad] * p.numel()
             start += p.numel()
         self.P = start
-        self.flat = torch.stack([torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in models])
+        self.flat = torch.stack([torch.cat([(p.detach().t() if p.ndim == 2 else p.detach()).reshape(-1) for p in m.parameters()])
+                                 for m in models])
         train_mask = torch.tensor(trainable).unsqueeze(0)
         self.trainable = None if bool(train_mask.all()) else train_mask  # frozen elements are never updated
         # which elements weight decay and penalties act on: core.models.penalised, per model (decay_bias)
@@ -287,18 +291,22 @@ class StackedEngine:
 
     # forward ---------------------------------------------------------------------------------------
 
+    def params(self) -> list[torch.Tensor]:
+        """Each parameter segment of every model as a view of flat: weights [M, in, out], biases [M, 1, out]."""
+        return [self.flat[:, a:b].view(self.M, *shape) for a, b, shape in self.segments]
+
     def forward(self, params: Sequence[torch.Tensor], h: torch.Tensor, keeps: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
-        """Outputs [M, n, out] of the stacked models for inputs [M or 1, n, in], given each parameter segment
-        as [M, numel] (`self.segments` order); dropout masks when training."""
+        """Outputs [M, n, out] of the stacked models for inputs [M or 1, n, in], given the parameter segments
+        as `params()` gives them; dropout masks when training."""
         Mp = params[0].shape[0]
         seg = iter(params)
         for i, op in enumerate(self.spec.ops):
             if op.kind == "linear":
-                W = next(seg).view(Mp, op.n_out, op.n_in).transpose(1, 2)
+                W = next(seg)
                 if h.shape[0] != Mp:
                     h = h.expand(Mp, *h.shape[1:])
                 if op.bias:
-                    h = torch.baddbmm(next(seg).unsqueeze(1), h, W)
+                    h = torch.baddbmm(next(seg), h, W)
                 else:
                     h = torch.bmm(h, W)
             elif op.act == "relu":
@@ -315,15 +323,28 @@ class StackedEngine:
 
     def summed_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The per-example losses of `row_losses`, summed over every row of every model."""
-        if self.task == "classification":
+        if self.task == "classification" and out.shape[-1] != 2:
             return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="sum")
+        if self.task == "classification":
+            return self.row_losses(out, y).sum()
         return (out - y).pow(2).sum() / out.shape[-1]
 
     def row_losses(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Per-example loss [M, n]: cross-entropy, or squared error averaged over output columns."""
+        """Per-example loss [M, n]: cross-entropy, or squared error averaged over output columns.
+
+        With two classes the cross-entropy −log softmax(out)[y] is softplus of the other logit minus the true
+        one: the same number, as elementwise work instead of a row-wise softmax over two columns (4× faster here).
+        """
+        if self.task == "classification" and out.shape[-1] == 2:
+            return F.softplus((out[..., 1] - out[..., 0]) * (1 - 2 * y))
         if self.task == "classification":
             return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="none").view(out.shape[:2])
         return (out - y).pow(2).mean(-1)
+
+    @staticmethod
+    def predicted(out: torch.Tensor) -> torch.Tensor:
+        """The predicted class of every row (the first of tied scores, as argmax)."""
+        return (out[..., 1] > out[..., 0]).long() if out.shape[-1] == 2 else out.argmax(-1)
 
     # one epoch -------------------------------------------------------------------------------------
 
@@ -399,15 +420,16 @@ class StackedEngine:
             xb, yb = self.train.X[gidx], self.train.y[gidx]
             # one leaf per parameter segment: a gradient through slices of one flat leaf would fill and add a
             # whole [M, P] tensor per segment
-            leaves = [self.flat[:, a:b].detach().requires_grad_(True) for a, b, _ in self.segments]
+            leaves = [p.detach().requires_grad_(True) for p in self.params()]
             out = self.forward(leaves, xb, {pos: k[:, rows] for pos, k in keeps.items()} if keeps else None)
             if weights is None:  # Σ over models of each one's mean loss over its b rows = the sum over all rows / b
                 total = self.summed_loss(out, yb) / out.shape[1]
             else:
                 total = (self.row_losses(out, yb) * weights).sum()
             if self.penalised:
-                total = total + penalty_term(torch.cat(leaves, 1), self.l1, self.l2, self.lp, self.p_exp)
-            grad = torch.cat(torch.autograd.grad(total, leaves), 1)
+                total = total + penalty_term(torch.cat([w.reshape(self.M, -1) for w in leaves], 1), self.l1, self.l2,
+                                             self.lp, self.p_exp)
+            grad = torch.cat([g.reshape(self.M, -1) for g in torch.autograd.grad(total, leaves)], 1)
             with torch.no_grad():
                 self._step(grad, step_active)
 
@@ -433,7 +455,7 @@ class StackedEngine:
     def evaluate(self) -> dict[str, torch.Tensor]:
         """{split}_loss / {split}_acc of every model (NaN where a model lacks the split), in eval mode."""
         out: dict[str, torch.Tensor] = {}
-        params = [self.flat[:, a:b] for a, b, _ in self.segments]
+        params = self.params()
         for name, rows in self.evals.items():
             if not bool(rows.present.any()):
                 continue
@@ -458,7 +480,7 @@ class StackedEngine:
                     losses = losses * mask
                 loss_sum += losses.sum(1).double()  # summed in float32, as the module engine's evaluation does
                 if self.task == "classification":
-                    hit = logits.argmax(-1) == y
+                    hit = self.predicted(logits) == y
                     if mask is not None:
                         hit &= mask
                     correct += hit.sum(1)
@@ -487,5 +509,6 @@ class StackedEngine:
         model = self.models[m]
         with torch.no_grad():
             for (a, b, shape), p in zip(self.segments, model.parameters()):
-                p.copy_(self.flat[m, a:b].view(shape))
+                w = self.flat[m, a:b].view(shape)
+                p.copy_(w.t() if p.ndim == 2 else w.view(p.shape))
         return model
