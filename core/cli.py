@@ -144,16 +144,13 @@ def progress_bar(total: int = 1000):
 
 
 def cmd_run(args) -> int:
-    study, cfg = parse_config(args.study, args.set, args.seed)
-    from .studies import check_run
-
     from .store import Store
-    from .studies import run_study
+    from .studies import check_run, run_study
 
+    study, cfg = parse_config(args.study, args.set, args.seed)
     check_run(cfg, args.folds, args.fold)
     store = None if args.no_store else Store(args.db)
     bar, progress = progress_bar()
-
     try:  # the terminal shows numbers only: the report's frames are not made
         results = run_study(study, cfg, folds=args.folds, fold=args.fold, progress=progress, store=store, report="metrics")
     finally:

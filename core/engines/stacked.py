@@ -33,8 +33,8 @@ loss by 1/b (b the model's own batch size at that step), and a model with fewer 
 none (no update, no optimizer-state change). Results match the module engine up to float rounding (the batched
 kernels sum in another order), typically ~1e-6 relative after a few hundred steps.
 
-Stopped models are still computed (their updates are masked), so a group where most models stop early gains
-less. What this engine cannot train faithfully it refuses by name (`stack_key`): batch norm, layers other than
+A step computes only the models that take it, so models that stopped early or ran out of batches cost nothing
+more. What this engine cannot train faithfully it refuses by name (`stack_key`): batch norm, layers other than
 Linear/activations/Dropout, the from-scratch model and its manual step, augmentation, clear_grad=False,
 unshuffled batches; and one engine takes one shape, optimizer, momentum, batch size and frozen pattern.
 """
@@ -295,9 +295,10 @@ class StackedEngine:
         """Each parameter segment of every model as a view of flat: weights [M, in, out], biases [M, 1, out]."""
         return [self.flat[:, a:b].view(self.M, *shape) for a, b, shape in self.segments]
 
-    def forward(self, params: Sequence[torch.Tensor], h: torch.Tensor, keeps: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
-        """Outputs [M, n, out] of the stacked models for inputs [M or 1, n, in], given the parameter segments
-        as `params()` gives them; dropout masks when training."""
+    def forward(self, params: Sequence[torch.Tensor], h: torch.Tensor, keeps: dict[int, torch.Tensor] | None = None,
+                sel: torch.Tensor | None = None) -> torch.Tensor:
+        """Outputs [M', n, out] of the stacked models for inputs [M' or 1, n, in], given the parameter segments
+        as `params()` gives them (or their rows `sel`); dropout keep masks when training."""
         Mp = params[0].shape[0]
         seg = iter(params)
         for i, op in enumerate(self.spec.ops):
@@ -318,7 +319,7 @@ class StackedEngine:
             else:
                 h = F.leaky_relu(h, op.slope)
             if keeps is not None and (i + 1) in keeps:
-                h = h * keeps[i + 1] / self.scales[i + 1]
+                h = h * keeps[i + 1] / (self.scales[i + 1] if sel is None else self.scales[i + 1][sel])
         return h
 
     def summed_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -400,54 +401,68 @@ class StackedEngine:
         return keeps
 
     def train_epoch(self, active: torch.Tensor) -> None:
-        """One epoch of every active model: each its own batches, dropout masks, loss, penalty and step."""
+        """One epoch of every active model: each its own batches, dropout masks, loss, penalty and step.
+
+        A step computes only the models that take it (active, with a batch left): a stopped model, or one
+        whose shorter training set has run out of batches, costs nothing.
+        """
         B = self.batch_size
         idx, valid, keeps, nb = self._layout(active)
-        nbatches = -(-self.train.counts // B)  # batches of each model this epoch
+        nbatches = (-(-self.train.counts // B)).tolist()  # batches of each model this epoch
+        running = active.tolist()
         for t in range(nb):
             rows = slice(t * B, (t + 1) * B)
-            if valid is None:  # every model active with the same number of rows: batch t is rows t·B.. of each
-                step_active, weights = active, None
-            else:
-                step_active = active & (nbatches > t)
-                sizes = valid[:, rows].sum(1)
-                act_sizes = sizes[step_active]
-                if bool((act_sizes == act_sizes[0]).all()):  # then no row mask: rows past b are unused
-                    rows, weights = slice(t * B, t * B + int(act_sizes[0])), None
+            sel = [m for m in range(self.M) if running[m] and nbatches[m] > t]
+            weights = None
+            if valid is not None:
+                v = valid[sel, rows]
+                sizes = v.sum(1)
+                if bool((sizes == sizes[0]).all()):  # one batch size: no row weights, rows past it unused
+                    rows = slice(t * B, t * B + int(sizes[0]))
                 else:
-                    weights = valid[:, rows].to(torch.float32) / sizes.clamp_min(1).unsqueeze(1)
-            gidx = idx[:, rows]
-            xb, yb = self.train.X[gidx], self.train.y[gidx]
-            # one leaf per parameter segment: a gradient through slices of one flat leaf would fill and add a
-            # whole [M, P] tensor per segment
-            leaves = [p.detach().requires_grad_(True) for p in self.params()]
-            out = self.forward(leaves, xb, {pos: k[:, rows] for pos, k in keeps.items()} if keeps else None)
-            if weights is None:  # Σ over models of each one's mean loss over its b rows = the sum over all rows / b
-                total = self.summed_loss(out, yb) / out.shape[1]
-            else:
-                total = (self.row_losses(out, yb) * weights).sum()
-            if self.penalised:
-                total = total + penalty_term(torch.cat([w.reshape(self.M, -1) for w in leaves], 1), self.l1, self.l2,
-                                             self.lp, self.p_exp)
-            grad = torch.cat([g.reshape(self.M, -1) for g in torch.autograd.grad(total, leaves)], 1)
-            with torch.no_grad():
-                self._step(grad, step_active)
+                    weights = v.to(torch.float32) / sizes.unsqueeze(1)
+            self._train_step(None if len(sel) == self.M else torch.tensor(sel), idx, rows, keeps, weights)
 
-    def _step(self, g: torch.Tensor, active: torch.Tensor) -> None:
-        """The optimizer step (core.optim) for the active models only; frozen elements keep their values."""
-        p, state = self.flat, self.opt_state
-        everyone = bool(active.all())
-        col = active.unsqueeze(1)
-        before = {} if everyone else {name: t.clone() for name, t in state.items()}
-        if not everyone or self.trainable is not None:
-            before["param"] = p.clone()
-        step_(self.optimizer, p, g, state, self.lr, self.weight_decay, self.momentum)
-        for name, old in before.items():  # put back what must not change: models sitting out, frozen elements
-            target = p if name == "param" else state[name]
-            keep = col if self.trainable is None or name != "param" else col & self.trainable
-            target.copy_(torch.where(keep, target, old))
-        if self.shrink is not None:  # penalised elements only, so frozen ones stay as they are
-            soft_threshold_(p, self.shrink if everyone else self.shrink * col)
+    def _train_step(self, sel: torch.Tensor | None, idx: torch.Tensor, rows: slice, keeps: dict[int, torch.Tensor],
+                    weights: torch.Tensor | None) -> None:
+        """Forward, loss, gradients and optimizer step of the models `sel` (None: all) on their batch `rows`."""
+        pick = (lambda t: t) if sel is None else (lambda t: t[sel])  # noqa: E731
+        gidx = pick(idx)[:, rows]
+        xb, yb = self.train.X[gidx], self.train.y[gidx]
+        # one leaf per parameter segment: a gradient through slices of one flat leaf would fill and add a
+        # whole [M, P] tensor per segment
+        leaves = [pick(p).detach().requires_grad_(True) for p in self.params()]
+        out = self.forward(leaves, xb, {pos: pick(k)[:, rows] for pos, k in keeps.items()} if keeps else None, sel)
+        if weights is None:  # Σ over models of each one's mean loss over its b rows = the sum over all rows / b
+            total = self.summed_loss(out, yb) / out.shape[1]
+        else:
+            total = (self.row_losses(out, yb) * weights).sum()
+        n = out.shape[0]
+        if self.penalised:
+            coefs = [None if c is None else pick(c) for c in (self.l1, self.l2, self.lp)]
+            total = total + penalty_term(torch.cat([w.reshape(n, -1) for w in leaves], 1), *coefs, pick(self.p_exp))
+        grad = torch.cat([g.reshape(n, -1) for g in torch.autograd.grad(total, leaves)], 1)
+        with torch.no_grad():
+            self._step(grad, sel)
+
+    def _step(self, g: torch.Tensor, sel: torch.Tensor | None) -> None:
+        """The optimizer step (core.optim) of the models `sel` (None: all); frozen elements keep their values."""
+        if sel is None:
+            p, state, lr, wd, shrink = self.flat, self.opt_state, self.lr, self.weight_decay, self.shrink
+        else:  # copies of the selected rows, written back below
+            p, state, lr = self.flat[sel], {k: v[sel] for k, v in self.opt_state.items()}, self.lr[sel]
+            wd = None if self.weight_decay is None else self.weight_decay[sel]
+            shrink = None if self.shrink is None else self.shrink[sel]
+        before = p.clone() if self.trainable is not None else None
+        step_(self.optimizer, p, g, state, lr, wd, self.momentum)
+        if before is not None:
+            p.copy_(torch.where(self.trainable, p, before))
+        if shrink is not None:  # penalised elements only, so frozen ones stay as they are
+            soft_threshold_(p, shrink)
+        if sel is not None:
+            self.flat[sel] = p
+            for k, v in state.items():
+                self.opt_state[k][sel] = v
 
     # evaluation --------------------------------------------------------------------------------------
 
