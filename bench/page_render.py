@@ -8,9 +8,13 @@
    slider on Regression after its background prefetch. Each is timed from the key press to the end of the
    rerun, so it is the server's time plus a browser round trip.
 
+3. The same slider changes without a browser (`--server-cpu`): each page in AppTest in this process, warmed by
+   one run, then a few slider steps, each timed in wall and CPU seconds of the rerun. On a busy shared machine
+   the CPU seconds are the steadier measure of the server's own work.
+
 Targets (issue 9): first render ≤ 3 s once the server has served one session; a slider change ≤ 0.5 s.
 
-    python bench/page_render.py [--repeats 3]
+    python bench/page_render.py [--repeats 3] [--server-cpu]
 """
 
 from __future__ import annotations
@@ -61,10 +65,45 @@ SLIDERS = [
 ]
 
 
+# (page file, widget kind, key, the values stepped through) for the same changes as SLIDERS, in AppTest
+APPTEST_STEPS = [
+    ("pages/regularization.py", "select_slider", "pen.l2", [5.0, 10.0, 20.0]),
+    ("pages/capacity.py", "slider", "fit.high", [19, 18, 17]),
+    ("pages/data_strategies.py", "slider", "lc.epochs", [21, 22, 23]),
+]
+
+
+def server_cpu() -> None:
+    """Each slider step's rerun in AppTest (the page script in this process): wall and CPU seconds."""
+    import os
+
+    import torch
+
+    os.environ["OVERFIT_LAB_DB"] = str(Path(tempfile.mkdtemp()) / "apptest.db")
+    torch.set_num_threads(1)  # as the dashboard does
+    from streamlit.testing.v1 import AppTest
+
+    print("slider changes in AppTest (the rerun's own wall and CPU seconds, warm: the page ran once before):")
+    for page, kind, key, values in APPTEST_STEPS:
+        at = AppTest.from_file(str(ROOT / page), default_timeout=300).run()
+        steps = []
+        for value in values:
+            w0, c0 = time.perf_counter(), time.process_time()
+            getattr(at, kind)(key=key).set_value(value).run()
+            steps.append((time.perf_counter() - w0, time.process_time() - c0))
+            if at.exception:
+                raise RuntimeError(f"{page}: {at.exception[0].message}")
+        print(f"  {page:<26} {key:<10} " + ", ".join(f"{w:.2f} s ({c:.2f} s CPU)" for w, c in steps)
+              + f"; median CPU {statistics.median(c for _, c in steps):.2f} s (target 0.5 s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--server-cpu", action="store_true", help="only the slider changes, in AppTest, wall and CPU")
     args = parser.parse_args()
+    if args.server_cpu:
+        return server_cpu()
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
