@@ -2,6 +2,8 @@
 
 Bad input (an unknown study or parameter, a value out of range, a refused import, a results file
 that is not a usable store) exits with status 2 and one line naming what is wrong; nothing is stored.
+Heavy modules (torch, pandas, scikit-learn) are imported by the commands that use them, so `studies`
+answers at once.
 """
 
 from __future__ import annotations
@@ -13,17 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-import pandas as pd
-
-from .data import DataUnavailable
-from .metrics import METRICS
-from .store import Store, runs_frame
-from .studies import STUDIES, get_study, run_study
+from .studies import STUDIES, get_study
 from .sweeps import BACKENDS
-from .summary import FORMATS as SUMMARY_FORMATS
-from .tables import FORMATS, ImportRefused, display_name, export_runs, format_table, import_file
 
 TEXT_FORMATS = ("table", "csv", "json", "markdown")
+EXPORT_FORMATS = ("csv", "json", "parquet", "markdown")  # core.tables.FORMATS, without importing pandas to parse flags
+SUMMARY_FORMATS = ("markdown", "latex", "csv", "html")  # core.summary.FORMATS, likewise
 
 
 class UsageError(ValueError):
@@ -80,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=SUMMARY_FORMATS, default="markdown")
 
     p = sub.add_parser("export", parents=[db], help="export stored runs with their full configs")
-    p.add_argument("--format", choices=FORMATS, default="csv")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.add_argument("--study", help="only this study")
     p.add_argument("--ids", help="only these run ids, comma-separated")
@@ -92,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "studies":  # declarations only: no torch
+        return cmd_studies(args)
     import torch
+
+    from .data import DataUnavailable
 
     # tiny models: one thread beats two fighting over small matrices (OVERFIT_LAB_THREADS overrides)
     torch.set_num_threads(int(os.environ.get("OVERFIT_LAB_THREADS", "1")))
@@ -118,6 +119,10 @@ def cmd_studies(args) -> int:
         return 0
     for s in STUDIES.values():
         if args.format == "markdown":
+            import pandas as pd
+
+            from .tables import format_table
+
             print(f"### `{s.id}` — {s.title}\n\n{s.summary}\n")
             rows = pd.DataFrame([{"parameter": p.name, "default": p.default, "allowed": p.describe(), "help": p.help} for p in s.params])
             print(format_table(rows, "markdown"))
@@ -152,14 +157,15 @@ def progress_bar(total: int = 1000):
 
 
 def cmd_run(args) -> int:
-    study, cfg = parse_config(args.study, args.set, args.seed)
-    from .studies import check_run
+    from .store import Store
+    from .studies import check_run, run_study
 
+    study, cfg = parse_config(args.study, args.set, args.seed)
     check_run(cfg, args.folds, args.fold)
     store = None if args.no_store else Store(args.db, for_writing=True)  # refused before training
     bar, progress = progress_bar()
-    try:
-        results = run_study(study, cfg, folds=args.folds, fold=args.fold, progress=progress, store=store)
+    try:  # the terminal shows numbers only: the report's frames are not made
+        results = run_study(study, cfg, folds=args.folds, fold=args.fold, progress=progress, store=store, report="metrics")
     finally:
         bar.close()
     print_runs([r.to_record() for r in results], args.format)
@@ -175,6 +181,10 @@ def print_runs(records: list[dict[str, Any]], fmt: str, show: Sequence[str] = ()
         return
     if not records and fmt == "table":
         return  # the caller has said on stderr that there is nothing
+    from .metrics import METRICS
+    from .store import runs_frame
+    from .tables import format_table
+
     frame = runs_frame(records)
     if fmt == "table":  # the terminal gets the metrics; csv, json and markdown carry the full config
         metrics = [c for c in frame.columns if c in METRICS]
@@ -183,6 +193,7 @@ def print_runs(records: list[dict[str, Any]], fmt: str, show: Sequence[str] = ()
 
 
 def cmd_sweep(args) -> int:
+    from .store import Store
     from .sweeps import SweepSpec, describe, parse_axis, run_sweep
 
     study = get_study(args.study)
@@ -195,12 +206,19 @@ def cmd_sweep(args) -> int:
     store = None if args.no_store else Store(args.db, for_writing=True)
     bar, progress = progress_bar()
     print(describe(spec), file=sys.stderr)
+    # start-up, not sweep work: scikit-learn's splitters and data sets take 1-2 s to import
+    import sklearn.datasets  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+
     try:
         result = run_sweep(spec, store=store, backend=args.backend, scheduler=args.scheduler, workers=args.workers, progress=progress)
     finally:
         bar.close()
     sweep = f"sweep {result.sweep_id}: " if result.sweep_id else ""
-    print(f"{sweep}{len(result.results)} runs with the {result.backend} backend in {result.seconds:.1f} s", file=sys.stderr)
+    parts = ", ".join(f"{name} {result.timings[name]:.2f} s" for name in ("train", "evaluate", "report", "store", "setup")
+                      if name in result.timings)
+    print(f"{sweep}{len(result.results)} runs with the {result.backend} backend in {result.seconds:.2f} s"
+          + (f" ({parts})" if parts else ""), file=sys.stderr)
     print_runs([r.to_record() for r in result.results], args.format, show=[a.name for a in spec.axes])
     return 0
 
@@ -211,6 +229,8 @@ def _warn_skipped(skipped: list[str]) -> None:
 
 
 def cmd_runs(args) -> int:
+    from .store import Store
+
     skipped: list[str] = []
     records = Store(args.db).records(study=args.study, skipped=skipped)
     _warn_skipped(skipped)
@@ -231,6 +251,7 @@ def parse_ids(text: str | None) -> list[int] | None:
 
 
 def cmd_summary(args) -> int:
+    from .store import Store
     from .summary import render_all, summaries
 
     store = Store(args.db)
@@ -260,6 +281,9 @@ def cmd_summary(args) -> int:
 
 def cmd_export(args) -> int:
     ids = parse_ids(args.ids)
+    from .store import Store
+    from .tables import export_runs
+
     skipped: list[str] = []
     records = Store(args.db).records(ids, study=args.study, with_history=args.format == "json", skipped=skipped)
     _warn_skipped(skipped)
@@ -275,6 +299,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from .store import Store
+    from .tables import ImportRefused, display_name, import_file
+
     store = Store(args.db, for_writing=True)
     try:
         report = import_file(store, args.file)

@@ -160,16 +160,16 @@ def hidden_for_budget(budget: int, depth: int, n_inputs: int = 1, n_outputs: int
 
 
 def weight_tensors(model: nn.Module, include_bias: bool = False) -> list[torch.Tensor]:
-    """The weights that penalties and weight decay act on: everything but biases and norm layers, unless asked."""
-    out = []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        if include_bias or _is_weight(name, p):
-            out.append(p)
-    return out
+    """The weights that penalties and weight decay act on: trainable, biases and norm layers left out unless asked."""
+    return [p for name, p in model.named_parameters() if penalised(name, p, include_bias)]
 
 
-def _is_weight(name: str, p: torch.Tensor) -> bool:
-    # biases and batch-norm scales/shifts are 1-D; from-scratch regression names its weight 'w'
-    return p.ndim >= 2 or name.endswith(".w") or name == "w"
+def penalised(name: str, p: torch.Tensor, include_bias: bool = False) -> bool:
+    """The one rule for which parameters penalties and weight decay act on (both engines use it).
+
+    Frozen parameters (requires_grad=False) never; biases and batch-norm scales/shifts (1-D) only with
+    `include_bias`; from-scratch regression names its weight 'w'.
+    """
+    if not p.requires_grad:
+        return False
+    return include_bias or p.ndim >= 2 or name.endswith(".w") or name == "w"

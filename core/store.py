@@ -255,10 +255,22 @@ class Store:
 
     def save_run(self, result, sweep_id: str | None = None) -> int:
         """Store a `RunResult` with its history; returns its id."""
-        record = result.to_record()
-        record["created_at"] = now()
-        history = result.history.to_dict("records") if result.history is not None else []
-        return self.save_records([{**record, "history": history}], sweep_id=sweep_id)[0]
+        return self.save_results([result], sweep_id=sweep_id)[0]
+
+    def save_results(self, results: Sequence[Any], sweep_id: str | None = None) -> list[int]:
+        """Store `RunResult`s with their histories in one transaction (all land or none); sets and returns their ids."""
+        records = []
+        for result in results:
+            record = {**result.to_record(), "created_at": now()}
+            h = result.history
+            if h is not None and len(h):  # column-wise: much faster than a dict per row
+                record["history"] = [dict(zip(("epoch", "split", "loss", "acc"), row))
+                                     for row in zip(h["epoch"].tolist(), h["split"].tolist(), h["loss"].tolist(), h["acc"].tolist())]
+            records.append(record)
+        ids = self.save_records(records, sweep_id=sweep_id)
+        for result, run_id in zip(results, ids):
+            result.run_id = run_id
+        return ids
 
     def save_records(self, records: Sequence[dict[str, Any]], sweep_id: str | None = None, source: str = "local") -> list[int]:
         """Store run records ({study, config, metrics, status, created_at?, history?}) in one transaction.

@@ -1,14 +1,16 @@
 """Parameter sweeps: a grid of values crossed with folds and seeds, each point one stored run.
 
 Sweeping is a loop *around* runs (as in scikit-learn's `validation_curve`): the grid and the
-backends live here, training stays in the one loop. Backends:
+backends live here; every backend trains through the run pipeline (`core.pipeline`). Backends:
 
-- serial    — one run after another in this process;
-- batched   — models that differ only in numbers train together as one computation (core.batched);
+- serial    — one run after another in this process (the module engine);
+- batched   — models that differ only in numbers train together as one stacked computation, group by
+              group of one model shape (the stacked engine); refuses a sweep with a point it cannot stack;
+- auto      — batched for the groups that allow it, serial for the rest (`core.pipeline.plan`);
 - processes — points in parallel worker processes (joblib), one thread each;
 - dask      — points on a Dask cluster (`scheduler` address, $OVERFIT_LAB_DASK, or a LocalCluster).
 
-Workers return finished runs and this process stores each as it arrives, so a cancelled or
+Finished runs are stored as they arrive (a stacked group in one transaction), so a cancelled or
 interrupted sweep keeps every finished run, and remote workers need no access to the store.
 """
 
@@ -26,12 +28,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-import numpy as np
-
 from .params import Param
-from .studies import RunResult, Study, check_run, get_study, run_study
+from .studies import RunResult, Study, check_run, get_study
 
 BACKENDS = ("auto", "serial", "batched", "processes", "dask")
+ENGINE_OF = {"auto": "auto", "serial": "module", "batched": "stacked"}  # backends that train in this process
 MAX_POINTS = 5000
 
 
@@ -52,6 +53,8 @@ def grid_values(param: Param, low: float, high: float, steps: int, spacing: str 
         raise ValueError(f"{param.name}: steps {steps} is not allowed; expected an int in [1, 200]")
     if spacing not in ("linear", "log"):
         raise ValueError(f"{param.name}: spacing {spacing!r} is not allowed; expected linear or log")
+    import numpy as np
+
     low, high = param.validate(low), param.validate(high)
     if low > high:
         raise ValueError(f"{param.name}: the range {low:g}..{high:g} is empty (min is above max)")
@@ -155,38 +158,30 @@ class SweepResult:
     backend: str
     cancelled: bool = False
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds spent in setup, train, evaluate, report, store
 
 
-# Parameters that change a model's shape, optimizer or batching: runs that differ in one of these cannot share a
-# batched computation, so a sweep over them is batched group by group (every other parameter is just a number).
-STRUCTURAL = ("model", "hidden", "depth", "activation", "batch_norm", "dataset", "degree", "n_features", "function",
-              "budget", "optimizer", "batch_size", "augment", "clear_grad", "l1_mode", "decay_bias")
+def points(spec: SweepSpec) -> list[Any]:
+    """The sweep's points (config × fold) in order, for the run pipeline."""
+    from .pipeline import expand
+
+    return expand(get_study(spec.study), spec.configs(), spec.folds)
 
 
-@dataclass
-class BatchGroup:
-    configs: list[Any]
-    batched: bool
-    reason: str
+def _plan(spec: SweepSpec, backend: str, pts: list[Any], bases: dict | None = None) -> tuple[str, str, list[Any]]:
+    from .pipeline import plan
 
-
-def batch_groups(spec: SweepSpec) -> list[BatchGroup]:
-    """The sweep's configs split by model shape; each group says whether it trains as one batched computation."""
-    from .batched import can_batch
-
-    study = get_study(spec.study)
-    groups: dict[tuple, list[Any]] = {}
-    for cfg in spec.configs():
-        values = dataclasses.asdict(cfg)
-        key = tuple((k, values[k]) for k in STRUCTURAL if k in values) + (("dropout_on", values.get("dropout", 0) > 0),)
-        groups.setdefault(key, []).append(cfg)
-    out = []
-    for configs in groups.values():
-        ok, reason = can_batch(study, configs, folds=spec.folds)
-        if ok and len(configs) * (spec.folds or 1) == 1:
-            ok, reason = False, "a single run"
-        out.append(BatchGroup(configs, ok, reason))
-    return out
+    try:
+        groups = plan(get_study(spec.study), pts, ENGINE_OF[backend], bases)
+    except ValueError as exc:  # a point the stacked engine refuses, under --backend batched
+        raise ValueError(f"backend: batched training does not apply here; {exc}") from None
+    stacked = [g for g in groups if g.engine == "stacked"]
+    if backend == "serial":
+        return "serial", "asked for", groups
+    if stacked:
+        n = sum(len(g.points) for g in stacked)
+        return "batched", f"{n} of {spec.n_runs} runs train batched, in {len(stacked)} group(s) of one model shape", groups
+    return "serial", groups[0].reason if groups else "no runs", groups
 
 
 def choose_backend(spec: SweepSpec, backend: str = "auto") -> tuple[str, str]:
@@ -195,15 +190,8 @@ def choose_backend(spec: SweepSpec, backend: str = "auto") -> tuple[str, str]:
         raise ValueError(f"backend: {backend!r} is not allowed; expected one of {'|'.join(BACKENDS)}")
     if backend in ("serial", "processes", "dask"):
         return backend, "asked for"
-    groups = batch_groups(spec)
-    batched = [g for g in groups if g.batched]
-    if backend == "batched" and len(batched) < len(groups):
-        reason = next(g.reason for g in groups if not g.batched)
-        raise ValueError(f"backend: batched training does not apply here: {reason}")
-    if batched:
-        n = sum(len(g.configs) for g in batched) * (spec.folds or 1)
-        return "batched", f"{n} of {spec.n_runs} runs train batched, in {len(batched)} group(s) of one model shape"
-    return "serial", groups[0].reason if groups else "no runs"
+    chosen, why, _ = _plan(spec, backend, points(spec))
+    return chosen, why
 
 
 def run_sweep(
@@ -217,69 +205,50 @@ def run_sweep(
     should_stop: Callable[[], bool] | None = None,
     sweep_id: str | None = None,
 ) -> SweepResult:
-    """Run every point of a sweep, storing each finished run (with the sweep id) as it arrives.
+    """Run every point of a sweep, storing finished runs (with the sweep id) as they arrive.
 
-    `progress(fraction, text)` after each finished run (and during serial runs' epochs);
-    `should_stop()` cancels: finished runs are kept, nothing new starts.
+    `progress(fraction, text)` after each epoch (in this process) or each finished run (processes, Dask);
+    `should_stop()` cancels: finished runs are kept, nothing new starts. Runs store their metrics and
+    history, not the report's frames (a page that wants a run's charts re-runs it).
     """
+    from .pipeline import train
+
     started = time.perf_counter()
-    chosen, _ = choose_backend(spec, backend)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: {backend!r} is not allowed; expected one of {'|'.join(BACKENDS)}")
+    pts = points(spec)
+    study = get_study(spec.study)
+    bases: dict = {}
+    chosen, groups = backend, None
+    if backend in ENGINE_OF:
+        chosen, _, groups = _plan(spec, backend, pts, bases)
     if store is not None and sweep_id is None:
         sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
-    total = spec.n_runs
-    results: list[RunResult] = []
     stop = should_stop or (lambda: False)
+    timings: dict[str, float] = {}
+    if backend in ENGINE_OF:
+        results = train(study, pts, engine=ENGINE_OF[backend], progress=progress, should_stop=stop, store=store,
+                        sweep_id=sweep_id, report="metrics", timings=timings, bases=bases, groups=groups)
+    else:
+        results = []
 
-    def finished(result: RunResult) -> None:
-        if store is not None and result.status != "cancelled":
-            result.run_id = store.save_run(result, sweep_id=sweep_id)
-        results.append(result)
-        if progress:
-            progress(len(results) / total, f"{len(results)}/{total} runs")
+        def finished(result: RunResult) -> None:
+            if store is not None and result.status != "cancelled":
+                t0 = time.perf_counter()
+                store.save_results([result], sweep_id=sweep_id)
+                timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t0
+            results.append(result)
+            if progress:
+                progress(len(results) / len(pts), f"{len(results)}/{len(pts)} runs")
 
-    runner = {"serial": _serial, "batched": _batched, "processes": _processes, "dask": _dask}[chosen]
-    kwargs = {"scheduler": scheduler} if chosen == "dask" else {}
-    if chosen in ("processes", "dask"):
-        kwargs["workers"] = workers
-    runner(spec, finished, stop, progress, **kwargs)
+        runner = _processes if backend == "processes" else _dask
+        kwargs = {"scheduler": scheduler} if backend == "dask" else {}
+        runner(spec, finished, stop, workers=workers, **kwargs)
     cancelled = stop() or any(r.status == "cancelled" for r in results)
-    return SweepResult(sweep_id, results, chosen, cancelled, time.perf_counter() - started)
+    return SweepResult(sweep_id, results, chosen, cancelled, time.perf_counter() - started, timings)
 
 
-# --- backends --------------------------------------------------------------------------------------
-
-
-def _serial(spec: SweepSpec, finished, stop, progress, configs: Sequence[Any] | None = None, offset: int = 0) -> None:
-    study = get_study(spec.study)
-    total, per = spec.n_runs, spec.folds or 1
-    for i, cfg in enumerate(spec.configs() if configs is None else configs):
-        if stop():
-            return
-        within = None
-        if progress:  # epoch-level progress inside the point, so long runs still move the bar
-            within = lambda f, text, done=offset + i * per: progress((done + f * per) / total, f"{done}/{total} runs, {text}")  # noqa: E731
-        for result in run_study(study, cfg, folds=spec.folds, should_stop=stop, progress=within):
-            finished(result)
-            if result.status == "cancelled":
-                return
-
-
-def _batched(spec: SweepSpec, finished, stop, progress) -> None:
-    from .batched import train_batched
-
-    study = get_study(spec.study)
-    total, done = spec.n_runs, 0
-    for group in batch_groups(spec):
-        if stop():
-            return
-        n = len(group.configs) * (spec.folds or 1)
-        if group.batched:
-            part = (lambda f, text, done=done, n=n: progress((done + f * n) / total, text)) if progress else None
-            for result in train_batched(study, group.configs, folds=spec.folds, should_stop=stop, progress=part):
-                finished(result)
-        else:
-            _serial(spec, finished, stop, progress, configs=group.configs, offset=done)
-        done += n
+# --- backends that send points elsewhere -----------------------------------------------------------
 
 
 def _points(spec: SweepSpec) -> list[tuple[str, dict[str, Any], int | None, int | None]]:
@@ -291,24 +260,22 @@ def run_point(study_id: str, config: dict[str, Any], fold: int | None, folds: in
     """Train one sweep point (a config and a fold) — the unit of work sent to processes and Dask workers."""
     import torch
 
-    from .studies import run_one
+    from .pipeline import Point, train
 
     torch.set_num_threads(1)  # one thread per worker: workers do not fight over cores
     study = get_study(study_id)
-    cfg = study.config(config)
-    result = run_one(study, cfg, study.data(cfg), fold=fold, folds=folds)
+    result = train(study, [Point(study.config(config), fold, folds)], engine="module", report="metrics")[0]
     result.model = None  # models stay on the worker; the store needs the numbers only
     return result
 
 
-def _processes(spec: SweepSpec, finished, stop, progress, workers: int | None = None) -> None:
+def _processes(spec: SweepSpec, finished, stop, workers: int | None = None) -> None:
     from joblib import Parallel, delayed
 
     n_jobs = workers or max(1, (os.cpu_count() or 1))
-    points = _points(spec)
     # return_as="generator_unordered" hands back each run as soon as it is done, so it is stored at once
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", backend="loky")
-    for result in parallel(delayed(run_point)(*p) for p in points):
+    for result in parallel(delayed(run_point)(*p) for p in _points(spec)):
         finished(result)
         if stop():
             break  # leaving the generator cancels the points not yet started
@@ -340,7 +307,7 @@ def _plain_main():
             sys.modules["__main__"] = saved
 
 
-def _dask(spec: SweepSpec, finished, stop, progress, scheduler: str | None = None, workers: int | None = None) -> None:
+def _dask(spec: SweepSpec, finished, stop, scheduler: str | None = None, workers: int | None = None) -> None:
     from dask.distributed import as_completed
 
     client, cluster = dask_client(scheduler, workers)

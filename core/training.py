@@ -1,30 +1,30 @@
-"""The one training loop. Every strategy plugs into it instead of forking it:
+"""Training settings and the single-model helpers around the one loop.
 
-- penalties (L1, L2, p-norm) are added to the loss (`core.penalties.Penalty`);
-- weight decay is an optimizer option, biases excluded unless `decay_bias`;
+`TrainConfig` holds the loop's settings; `fit(model, data, cfg, callbacks)` trains one `nn.Module` with the
+module engine under the one loop (`core.loop.Loop`); `evaluate`/`predict` measure one model in eval mode.
+Every strategy plugs into the loop instead of forking it:
+
+- penalties (L1, L2, p-norm) are added to the loss (`core.penalties`);
+- weight decay is an optimizer option, biases and frozen parameters excluded (`core.models.penalised`);
 - dropout and batch norm are model options (`core.models`);
 - augmentation is a transform applied to training batches only;
 - early stopping, progress and cancel are callbacks at epoch end (`core.callbacks`).
-
-In-memory data is batched by indexing tensors with a shuffled permutation (no per-sample Dataset calls).
-After every epoch each split is evaluated in eval mode, giving a tidy history of
-(epoch, split, loss, acc). A NaN or infinite loss ends the run with status 'diverged'.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .callbacks import Callback, TrainState
+from .callbacks import Callback
 from .data.bundle import DataBundle, Split
-from .models import Dropout, ManualSGD, weight_tensors
+from .loop import FitResult, Loop, history_frame
+from .models import ManualSGD, weight_tensors
+from .optim import Optimizer
 from .penalties import Penalty
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "manual")
@@ -53,49 +53,22 @@ class TrainConfig:
             raise ValueError(f"optimizer: {self.optimizer!r} is not allowed; expected one of {'|'.join(OPTIMIZERS)}")
 
 
-@dataclass
-class FitResult:
-    """What a training run produced."""
-
-    status: str  # 'ok', 'diverged' or 'cancelled'
-    metrics: dict[str, float]
-    log: list[dict[str, float]]  # one dict per epoch
-    best_epoch: int | None = None
-
-    @property
-    def history(self) -> pd.DataFrame:
-        """Tidy history: a row per epoch × split with loss and acc (acc NaN for regression)."""
-        return history_frame(self.log)
-
-
-def history_frame(log: Sequence[dict[str, float]]) -> pd.DataFrame:
-    """Turn per-epoch dicts (train_loss, val_acc, ...) into rows of (epoch, split, loss, acc)."""
-    rows = []
-    for rec in log:
-        for split in ("train", "val", "test"):
-            if f"{split}_loss" in rec:
-                rows.append({"epoch": int(rec["epoch"]), "split": split, "loss": rec[f"{split}_loss"], "acc": rec.get(f"{split}_acc", math.nan)})
-    return pd.DataFrame(rows, columns=["epoch", "split", "loss", "acc"])
-
-
 def make_optimizer(model: nn.Module, cfg: TrainConfig):
-    """The optimizer with two parameter groups: decayed weights, and biases/norm parameters without decay."""
+    """The optimizer over the trainable parameters: decayed weights in one group, biases/norm parameters in another."""
+    trainable = [p for p in model.parameters() if p.requires_grad]  # frozen parameters are never stepped
     if cfg.optimizer == "manual":
         if cfg.weight_decay:
             raise ValueError("weight_decay: the manual gradient step has no weight decay; use a penalty instead")
-        return ManualSGD(model.parameters(), cfg.lr)
-    decayed = weight_tensors(model, include_bias=cfg.decay_bias)
-    decayed_ids = {id(p) for p in decayed}
-    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in decayed_ids]
-    groups = [{"params": decayed, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr)
-    if cfg.optimizer == "momentum":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=cfg.lr)
-    return torch.optim.AdamW(groups, lr=cfg.lr)
+        return ManualSGD(trainable, cfg.lr)
+    if cfg.weight_decay:
+        decayed = weight_tensors(model, include_bias=cfg.decay_bias)
+        decayed_ids = {id(p) for p in decayed}
+        rest = [p for p in trainable if id(p) not in decayed_ids]
+        groups = [{"params": decayed, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+        groups = [g for g in groups if g["params"]]
+    else:  # one group: the same steps, with one fused update instead of two
+        groups = [{"params": trainable, "weight_decay": 0.0}]
+    return Optimizer(cfg.optimizer, groups, cfg.lr, cfg.momentum)
 
 
 def loss_fn(task: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -143,12 +116,6 @@ def evaluate_all(model: nn.Module, data: DataBundle) -> dict[str, float]:
     return out
 
 
-def _set_dropout_generator(model: nn.Module, g: torch.Generator) -> None:
-    for module in model.modules():
-        if isinstance(module, Dropout):
-            module.generator = g
-
-
 def batches(n: int, batch_size: int, g: torch.Generator | None) -> Iterable[torch.Tensor]:
     """Index tensors of mini-batches over n rows: shuffled by `g`, in order when g is None."""
     order = torch.randperm(n, generator=g) if g is not None else torch.arange(n)
@@ -162,64 +129,11 @@ def fit(
     callbacks: Sequence[Callback] = (),
     optimizer=None,
 ) -> FitResult:
-    """Train `model` on `data.train`; evaluate every split after each epoch; return history and final metrics."""
-    task = data.task
-    criterion = loss_fn(task)
-    optimizer = optimizer or make_optimizer(model, cfg)
-    weights = weight_tensors(model, include_bias=cfg.decay_bias)
-    penalty = cfg.penalty
-    order_g = torch.Generator().manual_seed(cfg.seed)
-    noise_g = torch.Generator().manual_seed(cfg.seed + 1)
-    _set_dropout_generator(model, torch.Generator().manual_seed(cfg.seed + 2))
+    """Train `model` on `data.train`, evaluating every split after each epoch: the module engine under the one loop."""
+    from .engines.module import ModuleEngine
 
-    state = TrainState(model=model, epochs=cfg.epochs)
-    for cb in callbacks:
-        cb.on_train_begin(state)
-    X, y = data.train.X, data.train.y
-    model.train()
-    for epoch in range(1, cfg.epochs + 1):
-        state.epoch = epoch
-        for idx in batches(len(X), cfg.batch_size, order_g if cfg.shuffle else None):
-            xb, yb = X[idx], y[idx]
-            if cfg.augment is not None:
-                xb = cfg.augment(xb, noise_g)
-            if cfg.clear_grad:
-                optimizer.zero_grad()
-            loss = criterion(model(xb), yb)
-            if penalty.active:
-                loss = loss + penalty(weights)
-            loss.backward()
-            optimizer.step()
-            penalty.proximal_step(weights, optimizer.param_groups[0]["lr"])
-        # a NaN or infinite loss shows up in the evaluation below (checked once per epoch, not per batch)
-        logs = {"epoch": epoch, **evaluate_all(model, data)}
-        state.log.append(logs)
-        if not all(math.isfinite(v) for v in logs.values()):
-            state.stop_reason = "diverged"
-            break
-        for cb in callbacks:
-            cb.on_epoch_end(state, logs)
-        if state.stop_reason:
-            break
-    for cb in callbacks:
-        cb.on_train_end(state)
-
-    status = {"diverged": "diverged", "cancelled": "cancelled"}.get(state.stop_reason or "", "ok")
-    if status == "diverged":
-        metrics = _nan_metrics(data)
-    elif state.log and not state.restored:  # the model is as the last epoch's evaluation left it
-        metrics = {k: v for k, v in state.log[-1].items() if k != "epoch"}
-    else:
-        metrics = evaluate_all(model, data)
-    metrics["epochs_run"] = len(state.log)
-    metrics["stopped_early"] = state.stop_reason == "early_stopping"
-    if state.best_epoch is not None:
-        metrics["best_epoch"] = state.best_epoch
-    return FitResult(status, metrics, state.log, state.best_epoch)
+    return Loop(ModuleEngine(model, data, cfg, optimizer), cfg.epochs, callbacks).run()[0]
 
 
-def _nan_metrics(data: DataBundle) -> dict[str, float]:
-    keys = [f"{s}_loss" for s in data.splits()]
-    if data.task == "classification":
-        keys += [f"{s}_acc" for s in data.splits()]
-    return {k: math.nan for k in keys}
+__all__ = ["EVAL_CHUNK", "OPTIMIZERS", "FitResult", "TrainConfig", "batches", "evaluate", "evaluate_all", "fit",
+           "history_frame", "loss_fn", "make_optimizer", "predict"]

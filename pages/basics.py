@@ -14,7 +14,7 @@ from core.charts.basics import (
     softmax_sweep_chart,
 )
 from ui.boot import require_router
-from ui.runner import run, warn_if_diverged
+from ui.runner import run_each, warn_if_diverged
 from ui.widgets import param_input
 
 require_router()
@@ -171,17 +171,18 @@ if nonlin_tab.open:
         }
         hidden = param_input("hidden", study="classification", key="nonlin.hidden", default=32, high=256, container=c[2])
         activation = param_input("activation", study="classification", key="nonlin.activation", container=c[3])
-        linear = run("classification", {**toy, "model": "softmax"}, label="softmax regression")
-        nonlinear = run("classification", {**toy, "model": "mlp", "depth": 1, "hidden": hidden, "activation": activation},
-                        label="the one-hidden-layer MLP")
-        if linear and nonlinear:
-            warn_if_diverged(linear, "softmax regression")
-            warn_if_diverged(nonlinear, "the MLP")
-            cfg = linear[0].config
+        pair = run_each("classification", [({**toy, "model": "softmax"}, "softmax regression"),
+                                           ({**toy, "model": "mlp", "depth": 1, "hidden": hidden, "activation": activation},
+                                            "the one-hidden-layer MLP")])
+        if pair:
+            linear, nonlinear = pair
+            warn_if_diverged([linear], "softmax regression")
+            warn_if_diverged([nonlinear], "the MLP")
+            cfg = linear.config
             points = toy_points(cfg["dataset"], cfg["n_train"], cfg["n_test"], cfg["noise"], cfg["seed"])
             left, right = st.columns(2)
-            for col, res, name in ((left, linear[0], "Softmax regression (linear)"),
-                                   (right, nonlinear[0], f"MLP, 1 hidden layer of {hidden} {activation} units")):
+            for col, res, name in ((left, linear, "Softmax regression (linear)"),
+                                   (right, nonlinear, f"MLP, 1 hidden layer of {hidden} {activation} units")):
                 with col:
                     if res.status == "ok" and "boundary" in res.frames:
                         col.altair_chart(decision_boundary(res.frames["boundary"], points, title=name))

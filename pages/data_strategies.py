@@ -84,10 +84,10 @@ if aug_tab.open:
         if dataset == "digits":
             st.info("On 8×8 digits a shift of 10% is less than a pixel and a rotation resamples only 64 pixels, which "
                     "mostly blurs the strokes: augmentation helps far less here than on 28×28 MNIST, and can hurt.")
-        plain = run("augmentation", {**values, "augment": False}, label="without augmentation")
-        augmented = run("augmentation", {**values, "augment": True}, label="with augmentation")
-        if plain and augmented and not warn_if_diverged(plain + augmented, "a run"):
-            p, a = plain[0], augmented[0]
+        pair = run_each("augmentation", [({**values, "augment": False}, "without augmentation"),
+                                         ({**values, "augment": True}, "with augmentation")])
+        if pair and not warn_if_diverged(pair, "a run"):
+            p, a = pair
             names = ["without augmentation", "with augmentation"]
             st.altair_chart(side_by_side_curves(stacked_history([p, a], "run", names), "run", "acc", order=names,
                                                 title=f"Accuracy by epoch, {p.metrics['train_examples']} training images"))
@@ -179,10 +179,9 @@ if es_tab.open:
             "label_noise": param_input("label_noise", study="early-stopping", key="es.label_noise", high=0.6, container=c[1]),
             "epochs": param_input("epochs", study="early-stopping", key="es.epochs", default=60, high=300, container=c[2]),
         }
-        stopped = run("early-stopping", values, label="with early stopping")
-        full = run("early-stopping", {**values, "patience": 0}, label="without early stopping")
-        if stopped and full and not warn_if_diverged(stopped + full, "a run"):
-            s, f = stopped[0], full[0]
+        pair = run_each("early-stopping", [(values, "with early stopping"), ({**values, "patience": 0}, "without early stopping")])
+        if pair and not warn_if_diverged(pair, "a run"):
+            s, f = pair
             best, ran = s.metrics.get("best_epoch"), int(s.metrics["epochs_run"])
             full_best = best_epoch(f.history)
             left, right = st.columns(2)

@@ -11,7 +11,7 @@ from core.charts.regression import coefficient_bars, fit_plot, weights_compare
 from core.models import ManualSGD, ScratchLinearRegression
 from core.selection import stacked_history
 from ui.boot import require_router
-from ui.runner import prefetch, run, warn_if_diverged
+from ui.runner import prefetch, run, run_each, warn_if_diverged
 from ui.widgets import param_input
 
 require_router()
@@ -43,11 +43,11 @@ if uni_tab.open:
             "Clear the gradient before every step", value=True, key="uni.clear_grad", bind="query-params",
             help="PyTorch *adds* each backward() into .grad. Without zeroing it, every step uses the sum of all past gradients.",
         )
-        scratch = run("linear-regression", {**values, "model": "scratch", "clear_grad": clear}, label="the from-scratch model")
-        linear = run("linear-regression", {**values, "model": "linear", "clear_grad": clear}, label="the nn.Linear model")
-        if scratch and linear:
-            s, l = scratch[0], linear[0]
-            warn_if_diverged(scratch, "the from-scratch model")
+        pair = run_each("linear-regression", [({**values, "model": "scratch", "clear_grad": clear}, "the from-scratch model"),
+                                              ({**values, "model": "linear", "clear_grad": clear}, "the nn.Linear model")])
+        if pair:
+            s, l = pair
+            warn_if_diverged([s], "the from-scratch model")
             left, right = st.columns(2)
             with left:
                 if s.status == "ok":

@@ -20,7 +20,7 @@ from core.regularization import (
 from core.selection import stacked_frames, stacked_history
 from core.sweeps import sweep_frame
 from ui.boot import require_router
-from ui.runner import run, run_each, warn_if_diverged
+from ui.runner import run_each, warn_if_diverged
 from ui.widgets import log_options, param_input
 
 require_router()
@@ -70,7 +70,11 @@ if pen_tab.open:
         base = {"optimizer": optimizer, "batch_size": 20, "lr": 0.01}  # full batch: 4× fewer steps than the study's 5
         labels = ["no penalty"] + [f"{m} λ={strengths[m]:g}" for m in PENALTY_METHODS]
         configs = [base] + [{**base, **penalty_values(m, strengths[m])} for m in PENALTY_METHODS]
-        results = run_each(STUDY, list(zip(configs, labels)))
+        # the chosen λ of the swept method and up to two decades either side, trained together with the above
+        swept_runs = [({**base, **penalty_values(swept, lam)}, f"{swept} λ={lam:g}") for lam in strength_grid(strengths[swept])]
+        everything = run_each(STUDY, list(zip(configs, labels)) + swept_runs)
+        results = everything[: len(configs)] if everything is not None else None
+        sweep = everything[len(configs) :] if everything is not None else None
         if results is not None:
             warn_if_diverged(results, "a run")
             ok = [(n, r) for n, r in zip(labels, results) if r.status == "ok"]
@@ -101,9 +105,6 @@ if pen_tab.open:
                                                 title="Train and test MSE by epoch (log scale)"))
 
         st.subheader(f"Sweeping the strength of {swept}")
-        # the chosen λ and up to two decades either side
-        sweep = run_each(STUDY, [({**base, **penalty_values(swept, lam)}, f"{swept} λ={lam:g}")
-                                 for lam in strength_grid(strengths[swept])])
         if sweep is not None and results is not None:
             warn_if_diverged(sweep, f"{swept} at some strength")
             param = PENALTY_METHODS[swept][0]
@@ -139,10 +140,10 @@ if drop_tab.open:
                                       options=[0.05, 0.1, 0.2, 0.5, 1.0], container=c[3]),
         }
         rate = param_input("dropout", study="dropout", key="drop.dropout", low=0.05, high=0.9, step=0.05, container=c[0])
-        without = run("dropout", {**values, "dropout": 0.0}, label="without dropout")
-        with_ = run("dropout", {**values, "dropout": rate}, label=f"with dropout {rate:g}")
-        if without and with_ and not warn_if_diverged(without + with_, "a run"):
-            a, b = without[0], with_[0]
+        pair = run_each("dropout", [({**values, "dropout": 0.0}, "without dropout"),
+                                    ({**values, "dropout": rate}, f"with dropout {rate:g}")])
+        if pair and not warn_if_diverged(pair, "a run"):
+            a, b = pair
             names = ["no dropout", f"dropout p = {rate:g}"]
             hist = stacked_history([a, b], "run", names)
             st.altair_chart(side_by_side_curves(hist, "run", "loss", order=names, title="Cross-entropy by epoch"))

@@ -157,5 +157,6 @@ st.code(cli, language="bash")
 if st.button("Re-run it here", key="runs.rerun_button"):
     again = run(study.id, config, folds=folds, fold=fold, label=f"run #{rid} again")
     if again:
-        st.success(f"Stored as run(s) {', '.join(str(r.run_id) for r in again if r.run_id)}; same config and seed give the same numbers.")
+        st.success(f"Stored as run(s) {', '.join(str(r.run_id) for r in again if r.run_id)}; same config and seed give the same "
+                   "numbers (to float rounding, about 1e-6, when the original trained together with others in one stacked group).")
 copy_link()

@@ -30,6 +30,22 @@ def isolated_store(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def store_writes(monkeypatch) -> list[int]:
+    """A list that grows by one for every write transaction any Store opens during the test."""
+    from core.store import Store
+
+    writes: list[int] = []
+    original = Store._write
+
+    def counting(self):
+        writes.append(1)
+        return original(self)
+
+    monkeypatch.setattr(Store, "_write", counting)
+    return writes
+
+
+@pytest.fixture
 def mnist_dir() -> Path:
     if not (MNIST_DIR / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
         pytest.skip(f"real MNIST not found in {MNIST_DIR} (see its README)")

@@ -221,3 +221,20 @@ def test_refused_import_exits_2_and_stores_nothing(cli, isolated_store, tmp_path
     assert runs_in(isolated_store) == 0
     rc, _, err = cli("import", tmp_path / "missing.json", "--db", isolated_store)
     assert rc == 2 and "no such file" in err
+
+
+def test_listing_studies_loads_no_torch_pandas_or_scikit_learn():
+    code = ("import sys; from core.cli import main; main(['studies']); "
+            "print(sorted(m for m in ('torch', 'pandas', 'sklearn', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_export_formats_are_the_tables_formats():
+    from core.cli import EXPORT_FORMATS, SUMMARY_FORMATS
+    from core.summary import FORMATS as summary_formats
+    from core.tables import FORMATS
+
+    assert EXPORT_FORMATS == FORMATS  # the CLI parses the flag without importing pandas
+    assert SUMMARY_FORMATS == summary_formats

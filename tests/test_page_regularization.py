@@ -77,3 +77,23 @@ def test_inverted_and_classic_dropout_agree_in_expectation():
     at.select_slider(key="math.n_masks").set_value(100_000).run()
     assert not at.exception
     assert float(metrics(at)["largest |mean over masks − test-time output|"]) < worst
+
+
+def test_the_methods_trained_together_give_the_numbers_of_one_by_one_runs():
+    """The page trains its five methods and the strength sweep in one stacked call; each equals its run alone."""
+    from core.regularization import penalty_values
+    from core.studies import get_study, run_study
+
+    at = load({"pen.method": "L1 penalty (subgradient)"})
+    assert not at.exception and not at.error
+    table = penalty_table(at)
+    base = {"optimizer": "sgd", "batch_size": 20, "lr": 0.01}  # the page's settings
+    methods = {"no penalty": {}, "weight decay λ=3": penalty_values("weight decay", 3.0),
+               "L2 penalty λ=3": penalty_values("L2 penalty", 3.0),
+               "L1 penalty (proximal) λ=0.1": penalty_values("L1 penalty (proximal)", 0.1),
+               "L1 penalty (subgradient) λ=0.1": penalty_values("L1 penalty (subgradient)", 0.1)}
+    for label, values in methods.items():
+        alone = run_study(get_study("weight-decay"), {**base, **values}, engine="module")[0].metrics
+        for key in ("train_loss", "test_loss", "weight_norm"):
+            assert table.loc[label, key] == pytest.approx(alone[key], rel=1e-4, abs=1e-7), (label, key)
+        assert table.loc[label, "zero_weights"] == alone["zero_weights"]

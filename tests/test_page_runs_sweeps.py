@@ -68,7 +68,8 @@ def test_runs_page_side_by_side_limits_and_rerun(store, app_test):
     at.button(key="runs.rerun_button").click().run()
     assert store.count() == before + 2
     again = store.records()[-1]
-    assert again["config"]["fold"] == 1 and again["metrics"]["val_loss"] == fold_run["val_loss"]
+    # the stored folds trained together (stacked); the one fold trains alone: equal to float rounding
+    assert again["config"]["fold"] == 1 and again["metrics"]["val_loss"] == pytest.approx(fold_run["val_loss"], rel=1e-5)
 
 
 def test_sweeps_page_runs_a_sweep_in_the_background(app_test, isolated_store):

@@ -169,3 +169,22 @@ def test_db_path_comes_from_the_environment(isolated_store, tmp_path, monkeypatc
     assert default_path() == Path("overfit_lab.db")
     with pytest.raises(ValueError, match="db"):
         Store(tmp_path / "missing" / "runs.db")
+
+
+def test_a_batch_of_results_is_one_transaction_and_a_failed_save_leaves_nothing(tmp_path, store_writes):
+    store = Store(tmp_path / "batch.db")
+    store.save_results([_result("before", 0)])
+    writes = store_writes
+    writes.clear()
+    batch = [_result("b", i) for i in range(5)]
+    ids = store.save_results(batch, sweep_id="s1")
+    assert len(writes) == 1 and [r.run_id for r in batch] == ids and len(set(ids)) == 5
+    assert len(store.runs(sweep_id="s1")) == 5 and len(store.history(ids)) == 5 * 6
+    # the fourth run cannot be written (a metric JSON cannot hold): nothing of this batch lands, older runs stay
+    bad = [_result("c", i) for i in range(5)]
+    bad[3].metrics["train_loss"] = object()
+    before = (store.count(), len(store.history()))
+    with pytest.raises(TypeError):
+        store.save_results(bad, sweep_id="s2")
+    assert (store.count(), len(store.history())) == before
+    assert store.runs(sweep_id="s2").empty and all(r.run_id is None for r in bad)

@@ -66,9 +66,10 @@ def test_every_point_is_a_stored_run_with_fold_and_seed(tmp_path):
 
 def test_sweep_point_matches_a_single_run():
     spec = SweepSpec("polynomial", FAST, (Axis("degree", (2,)),), folds=2)
-    swept = run_sweep(spec, backend="serial").results
-    alone = run_study(get_study("polynomial"), {**FAST, "degree": 2}, folds=2)
-    assert [r.metrics["val_loss"] for r in swept] == [r.metrics["val_loss"] for r in alone]
+    for backend, engine in (("serial", "module"), ("auto", "auto")):  # the same engine gives the same numbers
+        swept = run_sweep(spec, backend=backend).results
+        alone = run_study(get_study("polynomial"), {**FAST, "degree": 2}, folds=2, engine=engine)
+        assert [r.metrics["val_loss"] for r in swept] == [r.metrics["val_loss"] for r in alone]
 
 
 def test_cancel_keeps_finished_runs(tmp_path):

@@ -9,12 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.callbacks import Callback, Cancel, EarlyStopping, Progress
+from core.callbacks import Cancel, EarlyStopping, Progress
 from core.data import Split, digits, generator, polynomial, prepare, toy_bundle
 from core.models import linear_regression, mlp
 from core.penalties import Penalty
 from core.store import Store
 from core.studies import get_study, run_study
+from core.loop import Loop
 from core.training import TrainConfig, batches, evaluate, fit, make_optimizer
 
 SPLITS = ("train", "val", "test")
@@ -101,24 +102,72 @@ def test_early_stopping_restores_the_best_epoch():
     assert kept_last.metrics["val_loss"] == pytest.approx(val.iloc[-1], rel=1e-6)
 
 
-def test_early_stopping_callback_counts_patience():
-    class Feed(Callback):
-        def __init__(self, values):
-            self.values = values
+class ScriptedEngine:
+    """An engine whose models report scripted val_loss values: the loop and its callbacks without training."""
 
-    es = EarlyStopping(patience=2, min_delta=0.1)
-    from core.callbacks import TrainState
+    task = "regression"
 
-    state = TrainState(model=torch.nn.Linear(1, 1), epochs=10)
-    es.on_train_begin(state)
-    for epoch, v in enumerate([1.0, 0.5, 0.45, 0.42, 0.3], start=1):  # 0.45 and 0.42 are within min_delta
-        state.epoch = epoch
-        es.on_epoch_end(state, {"val_loss": v})
-        if state.stop_reason:
-            break
-    assert state.stop_reason == "early_stopping" and state.epoch == 4 and state.best_epoch == 2
+    def __init__(self, val_losses: list[list[float]]):
+        self.values, self.M, self.epoch = torch.tensor(val_losses, dtype=torch.float64), len(val_losses), 0
+        self.split_names = [("train", "val", "test")] * self.M
+        self.trained, self.restored = [], None
+
+    def train_epoch(self, active):
+        self.trained.append(active.tolist())
+        self.epoch += 1
+
+    def evaluate(self):
+        v = self.values[:, min(self.epoch, self.values.shape[1]) - 1]
+        return {"train_loss": v, "val_loss": v, "test_loss": v}
+
+    def snapshot(self, mask, into=None):
+        into = dict(into or {})
+        into.update({m: self.epoch for m in torch.nonzero(mask).flatten().tolist()})
+        return into
+
+    def restore(self, snapshot, mask):
+        self.restored = {m: snapshot[m] for m in torch.nonzero(mask).flatten().tolist()}
+
+    def model(self, m):
+        return None
+
+
+def test_early_stopping_counts_patience_per_model():
+    # model 0: 0.45 and 0.42 are within min_delta of 0.5, so it stops at epoch 4 with epoch 2 its best;
+    # model 1: patience 0 leaves it alone; model 2: patience 1, keeps its last weights (restore_best off)
+    script = [[1.0, 0.5, 0.45, 0.42, 0.3, 0.2], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1.0, 0.9, 0.95, 0.1, 0.1, 0.1]]
+    engine = ScriptedEngine(script)
+    es = EarlyStopping(patience=[2, 0, 1], min_delta=[0.1, 0.0, 0.0], restore_best=[True, True, False])
+    loop = Loop(engine, 6, [es])
+    fits = loop.run()
+    assert [f.metrics["epochs_run"] for f in fits] == [4, 6, 3]
+    assert [f.metrics["stopped_early"] for f in fits] == [True, False, True]
+    assert [f.best_epoch for f in fits] == [2, None, 2]
+    assert engine.trained[3] == [True, True, False] and engine.trained[4] == [False, True, False]  # stopped models sit out
+    assert engine.restored == {0: 2}  # only model 0 gets its best weights back
     with pytest.raises(ValueError, match="patience"):
         EarlyStopping(patience=0)
+
+
+def test_loop_stepped_epoch_by_epoch_equals_run():
+    """Pause and resume: stepping the loop (reading history and the current model between steps) gives run()'s result."""
+    data = prepare(toy_bundle("moons", 120, 60, 0.2, seed=0), 0, val_fraction=0.25)
+    cfg = TrainConfig(epochs=8, lr=0.05, batch_size=16, optimizer="adam", seed=3)
+    whole = fit(mlp(2, 2, generator(0, "init"), hidden=8, dropout=0.2), data, cfg, [EarlyStopping(patience=3)])
+    from core.engines import ModuleEngine
+
+    loop = Loop(ModuleEngine(mlp(2, 2, generator(0, "init"), hidden=8, dropout=0.2), data, cfg), cfg.epochs,
+                [EarlyStopping(patience=3)])
+    seen = []
+    while not loop.done:
+        records = loop.step()
+        seen.append(records[0]["val_loss"])
+        assert len(loop.history(0)) == 3 * loop.epoch  # the history so far, readable between steps
+        assert evaluate(loop.model(0), data.val, "classification")["loss"] == records[0]["val_loss"]
+    stepped = loop.results()[0]
+    assert loop.step() == {} and loop.results()[0] is stepped
+    assert stepped.status == whole.status and stepped.metrics == whole.metrics
+    assert seen == [rec["val_loss"] for rec in whole.log]
 
 
 def test_diverging_run_is_diverged_and_stored_so():
@@ -188,18 +237,24 @@ def test_cancel_callback_stops_with_cancelled():
 
 def test_cancel_through_run_study_stores_nothing_and_starts_no_more_runs():
     store = Store()
-    results = run_study(get_study("polynomial"), {"epochs": 50}, folds=3, should_stop=lambda: True, store=store)
+    results = run_study(get_study("polynomial"), {"epochs": 50}, folds=3, should_stop=lambda: True, store=store,
+                        engine="module")
     assert [r.status for r in results] == ["cancelled"]
     assert results[0].metrics["epochs_run"] == 1
+    # the three folds trained together: all three were in flight, all three end cancelled
+    together = run_study(get_study("polynomial"), {"epochs": 50}, folds=3, should_stop=lambda: True, store=store)
+    assert [(r.status, r.metrics["epochs_run"], r.engine) for r in together] == [("cancelled", 1, "stacked")] * 3
     assert store.count() == 0
 
 
 def test_progress_reports_each_epoch_up_to_one():
-    seen = []
-    run_study(get_study("polynomial"), {"epochs": 4}, folds=2, progress=lambda f, text: seen.append((f, text)))
-    fractions = [f for f, _ in seen]
-    assert len(seen) == 8 and fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
-    assert "run 2/2" in seen[-1][1]
+    for engine, calls, text in (("module", 8, "run 2/2"), ("auto", 4, "2 runs together")):
+        seen = []
+        run_study(get_study("polynomial"), {"epochs": 4}, folds=2, progress=lambda f, text: seen.append((f, text)),
+                  engine=engine)
+        fractions = [f for f, _ in seen]
+        assert len(seen) == calls and fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+        assert text in seen[-1][1]
 
     reports = []
     data = prepare(toy_bundle("moons", 50, 20, 0.2, seed=0), 0)

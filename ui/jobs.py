@@ -54,7 +54,7 @@ def _jobs() -> dict[str, Job]:
 
 def start(spec: SweepSpec, backend: str = "auto", scheduler: str | None = None) -> Job:
     """Create the sweep in the store and start training it in a background thread."""
-    chosen, _ = choose_backend(spec, backend)
+    chosen, _ = choose_backend(spec, backend)  # auto may choose batched for some groups and serial for the rest
     store = get_store()
     sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
     job = Job(sweep_id, spec, chosen, spec.n_runs)
@@ -64,7 +64,7 @@ def start(spec: SweepSpec, backend: str = "auto", scheduler: str | None = None) 
 
     def work() -> None:
         try:
-            run_sweep(spec, store=store, backend=chosen, scheduler=scheduler, progress=progress,
+            run_sweep(spec, store=store, backend=backend, scheduler=scheduler, progress=progress,
                       should_stop=job.cancel.is_set, sweep_id=sweep_id)
         except Exception as exc:  # shown on the page; finished runs are already stored
             job.error = f"{type(exc).__name__}: {exc}"

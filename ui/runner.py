@@ -1,8 +1,10 @@
 """Running studies from a page: validation messages, a progress bar, caching, prefetching and the store.
 
-Pages call `run(study_id, values)`: a bad combination shows a clear message (never a
-traceback) and returns None; a config already trained in this server process comes back from
-the cache at once; a new one trains with a progress bar and lands in the store.
+Pages call `run(study_id, values)`, or `run_each(study_id, [(values, label), ...])` for a view that
+trains several settings (strengths, rates, degrees, with/without pairs): a bad combination shows a clear
+message (never a traceback) and returns None; a config already trained in this server process comes back
+from the cache at once; the new ones train together in one core call (`core.pipeline.train`, which stacks
+models of one shape into one computation), with one progress bar, and land in the store in one transaction.
 
 `prefetch(study_id, [values, ...])` trains likely next settings (the neighbours of a slider's
 value) in a background thread, so moving the slider finds them ready. Prefetched runs are
@@ -21,6 +23,7 @@ from typing import Any, Mapping, Sequence
 import streamlit as st
 
 from core.data import DataUnavailable
+from core.pipeline import expand, train
 from core.store import Store, StoreError, to_json
 from core.studies import RunResult, check_run, config_dict, get_study, run_study
 
@@ -117,79 +120,90 @@ def _key(study_id: str, cfg, folds: int | None, fold: int | None) -> str:
     return to_json([study_id, config_dict(cfg), folds, fold], sort_keys=True)
 
 
-def _store_once(entry: _Entry) -> None:
-    """Save runs to the store unless they already are (prefetched runs land when first shown).
+def _store_once(entries: Sequence[_Entry]) -> None:
+    """Save runs to the store unless they already are (prefetched runs land when first shown), in one transaction.
 
     A store that cannot take them (read-only, damaged) gets a warning: the page still shows the runs.
     """
     try:
         store = _store(os.environ.get("OVERFIT_LAB_DB") or "")
         path = str(store.path)
-        if path not in entry.stored_in:
-            for result in entry.results:
-                if result.status != "cancelled":
-                    result.run_id = store.save_run(result)
-            entry.stored_in.add(path)
+        new = [e for e in entries if path not in e.stored_in]
+        if new:
+            store.save_results([r for e in new for r in e.results if r.status != "cancelled"])
+            for e in new:
+                e.stored_in.add(path)
     except ValueError as exc:  # StoreError, or a run outside the store's schema
         st.warning(f"Trained, but not stored: {exc}", icon=":material/database:")
+def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: int | None, fold: int | None,
+          store: bool) -> list[list[RunResult]] | None:
+    """The runs of each (values, label): from the cache, or trained together in one core call; None after a message."""
+    study = get_study(study_id)
+    cfgs = []
+    for values, _ in items:
+        cfg = validate(study_id, values, folds, fold)
+        if cfg is None:
+            return None
+        cfgs.append(cfg)
+    keys = [_key(study_id, cfg, folds, fold) for cfg in cfgs]
+    cache = _cache()
+    entries: dict[str, _Entry] = {}
+    if _caching():
+        for key in dict.fromkeys(keys):
+            pending = cache.in_training(key)
+            if pending is not None:  # a prefetch is training exactly this: wait for it rather than train it twice
+                with st.spinner(f"Finishing {items[keys.index(key)][1] or study.title.lower()}…"):
+                    pending.wait(timeout=120)
+            entry = cache.get(key)
+            if entry is not None:
+                entries[key] = entry
+    todo = {key: (cfg, label) for key, cfg, (_, label) in zip(keys, cfgs, items) if key not in entries}
+    if todo:
+        label = next(iter(todo.values()))[1] if len(todo) == 1 else f"{len(todo)} settings"
+        text = f"Training {label or study.title.lower()}…"
+        bar = st.progress(0.0, text=text)
+        last = [0.0]
+
+        def progress(fraction: float, detail: str) -> None:
+            # a browser message per epoch costs more than a small epoch: update at most ten times a second
+            now = time.perf_counter()
+            if now - last[0] >= 0.1 or fraction >= 1.0:
+                last[0] = now
+                bar.progress(min(max(fraction, 0.0), 1.0), text=f"{text} {detail}")
+
+        try:
+            per_config = [expand(study, [cfg], folds, fold) for cfg, _ in todo.values()]
+            results = train(study, [p for pts in per_config for p in pts], progress=progress)
+        except DataUnavailable as exc:
+            st.error(str(exc), icon=":material/inventory_2:")
+            return None
+        except ValueError as exc:  # a rule only the data can check, e.g. too few examples for the folds
+            st.error(f"Cannot run {study.title.lower()}: {exc}", icon=":material/warning:")
+            return None
+        finally:
+            bar.empty()
+        start = 0
+        for key, pts in zip(todo, per_config):
+            entries[key] = _Entry(results[start : start + len(pts)], set())
+            cache.put(key, entries[key])
+            start += len(pts)
+    if store:
+        _store_once([entries[key] for key in dict.fromkeys(keys)])
+    return [entries[key].results for key in keys]
 
 
 def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, fold: int | None = None,
         label: str | None = None, store: bool = True) -> list[RunResult] | None:
     """Train (or fetch from cache) the runs of a study config; None after showing an error message."""
-    study = get_study(study_id)
-    cfg = validate(study_id, values, folds, fold)
-    if cfg is None:
-        return None
-    key = _key(study_id, cfg, folds, fold)
-    cache = _cache()
-    if _caching():
-        pending = cache.in_training(key)
-        if pending is not None:  # a prefetch is training exactly this: wait for it rather than train it twice
-            with st.spinner(f"Finishing {label or study.title.lower()}…"):
-                pending.wait(timeout=120)
-        entry = cache.get(key)
-        if entry is not None:
-            if store:
-                _store_once(entry)
-            return entry.results
-    text = f"Training {label or study.title.lower()}…"
-    bar = st.progress(0.0, text=text)
-    last = [0.0]
-
-    def progress(fraction: float, detail: str) -> None:
-        # a browser message per epoch costs more than a small epoch: update at most ten times a second
-        now = time.perf_counter()
-        if now - last[0] >= 0.1 or fraction >= 1.0:
-            last[0] = now
-            bar.progress(min(max(fraction, 0.0), 1.0), text=f"{text} {detail}")
-
-    try:
-        results = run_study(study, cfg, folds=folds, fold=fold, progress=progress)
-    except DataUnavailable as exc:
-        st.error(str(exc), icon=":material/inventory_2:")
-        return None
-    except ValueError as exc:  # a rule only the data can check, e.g. too few examples for the folds
-        st.error(f"Cannot run {study.title.lower()}: {exc}", icon=":material/warning:")
-        return None
-    finally:
-        bar.empty()
-    entry = _Entry(results, set())
-    if store:
-        _store_once(entry)
-    cache.put(key, entry)
-    return results
+    runs = _runs(study_id, [(values, label or "")], folds, fold, store)
+    return runs[0] if runs is not None else None
 
 
-def run_each(study_id: str, configs: Sequence[tuple[Mapping[str, Any], str]]) -> list[RunResult] | None:
-    """One run per (values, label), e.g. a degree or a strength each; None (after the message) if any cannot run."""
-    results = []
-    for values, label in configs:
-        runs = run(study_id, values, label=label)
-        if runs is None:
-            return None
-        results.append(runs[0])
-    return results
+def run_each(study_id: str, configs: Sequence[tuple[Mapping[str, Any], str]], *, store: bool = True) -> list[RunResult] | None:
+    """One run per (values, label), e.g. a degree or a strength each, trained together where they share a model
+    shape; None (after the message) if any cannot run."""
+    runs = _runs(study_id, configs, None, None, store)
+    return [r[0] for r in runs] if runs is not None else None
 
 
 def prefetch(study_id: str, values_list: Sequence[Mapping[str, Any]], *, folds: int | None = None) -> None:

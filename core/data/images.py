@@ -11,8 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from .bundle import DataBundle, Split
 
@@ -37,6 +35,8 @@ def mnist_available(root: str | Path | None = None) -> bool:
 
 @lru_cache(maxsize=4)
 def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits  # imported when used: scikit-learn takes a second to import
+
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)[:, None, :, :]
     return images, digits.target.astype(np.int64)
@@ -44,6 +44,8 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 def digits(seed: int = 0, test_fraction: float = 0.25) -> DataBundle:
     """scikit-learn's 1,797 8×8 digits, split into train and test with a stratified, seeded split."""
+    from sklearn.model_selection import train_test_split
+
     images, labels = _digits_arrays()
     train_idx, test_idx = train_test_split(
         np.arange(len(labels)), test_size=test_fraction, stratify=labels, random_state=seed

@@ -1,10 +1,14 @@
-"""Splitting with scikit-learn: validation hold-out, K folds, training-set subsampling, label noise."""
+"""Splitting with scikit-learn: validation hold-out, K folds, training-set subsampling, label noise.
+
+scikit-learn is imported by the functions that split (it takes a second to import), not with this module.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from .bundle import DataBundle, Split, derive_seed
 
@@ -24,6 +28,8 @@ def _can_stratify(y: np.ndarray | None, n_out: int) -> bool:
 
 def hold_out(split: Split, fraction: float, seed: int, task: str) -> tuple[Split, Split]:
     """Split off `fraction` of the rows (stratified for classes where possible): (kept, held_out)."""
+    from sklearn.model_selection import train_test_split
+
     n = len(split)
     n_out = max(1, round(n * fraction))
     if n_out >= n:
@@ -53,10 +59,22 @@ def fold_indices(split: Split, k: int, seed: int, task: str) -> list[tuple[np.nd
     if not 2 <= k <= n:
         raise ValueError(f"folds: {k} is not allowed; expected an int in [2, {n}] (the training set has {n} examples)")
     y = _labels(split, task)
+    # the folds depend only on n, k, the seed and the labels: each fold of a config (trained as its own run)
+    # asks for the same split, so it is made once
+    return _folds(n, k, seed, None if y is None else y.astype(np.int64).tobytes())
+
+
+@lru_cache(maxsize=64)
+def _folds(n: int, k: int, seed: int, labels: bytes | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    y = None if labels is None else np.frombuffer(labels, dtype=np.int64)
     if y is not None and np.bincount(y)[np.bincount(y) > 0].min() >= k:
         splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-        return list(splitter.split(np.zeros(n), y))
-    return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n)))
+        folds = list(splitter.split(np.zeros(n), y))
+    else:
+        folds = list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n)))
+    return folds  # shared between callers, who only index with them
 
 
 def add_label_noise(split: Split, fraction: float, n_classes: int, g: torch.Generator) -> Split:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.datasets import make_blobs, make_circles, make_moons
 
 from .bundle import DataBundle, Split
 
@@ -28,6 +27,8 @@ def _spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray,
 
 def make_toy(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """`n` points of the named 2-D set and their 0/1 labels; `noise` blurs the classes."""
+    from sklearn.datasets import make_blobs, make_circles, make_moons  # imported when used: it takes a second
+
     rng = np.random.default_rng(seed)
     if name == "moons":
         X, y = make_moons(n, noise=noise, random_state=seed)

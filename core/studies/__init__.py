@@ -15,13 +15,11 @@ from . import (
     weight_decay,
 )
 from .base import (
-    Cancelled,
     Report,
     RunResult,
     Study,
     check_run,
     config_dict,
-    run_one,
     run_study,
 )
 
@@ -50,4 +48,4 @@ def get_study(study_id: str) -> Study:
         raise ValueError(f"unknown study {study_id!r}; expected one of {', '.join(STUDIES)}") from None
 
 
-__all__ = ["STUDIES", "Cancelled", "Report", "RunResult", "Study", "check_run", "config_dict", "get_study", "run_one", "run_study"]
+__all__ = ["STUDIES", "Report", "RunResult", "Study", "check_run", "config_dict", "get_study", "run_study"]

@@ -1,39 +1,43 @@
 """A study: its parameters, how to get its data and model, and what to report — declared once.
 
-`run_study` is the one way to run any study: it validates the config, prepares the data
-(subsample, validation hold-out or K-fold, label noise), builds the model, trains it with the
-one loop (`core.training.fit`) and returns `RunResult`s; with a store it saves each run.
-Folds and expansions (e.g. a learning curve's training sizes) are loops *around* runs.
+Declaring a study needs no torch (so `python -m core studies` starts fast): data, model and report
+functions import what they use when they run. `run_study` is the one way to run any study: it expands the
+config into points (folds, expansions such as a learning curve's training sizes), and the run pipeline
+(`core.pipeline`) prepares the data, builds the models, trains them under the one loop and returns
+`RunResult`s; with a store it saves them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-import pandas as pd
-import torch
-from torch import nn
-
-from ..callbacks import Callback, Cancel, EarlyStopping, Progress
-from ..data.bundle import DataBundle, generator
-from ..data.splits import prepare
 from ..metrics import metric_info
 from ..params import P, Param
-from ..training import FitResult, TrainConfig, fit
+
+if TYPE_CHECKING:  # annotations only: importing a study declares it without loading torch or pandas
+    import pandas as pd
+    import torch
+    from torch import nn
+
+    from ..callbacks import Callback
+    from ..data.bundle import DataBundle
+    from ..training import FitResult, TrainConfig
 
 Config = Any  # an instance of a study's generated config dataclass
 
 
 @dataclass
 class Report:
-    """What a study adds after training: extra metrics and tidy DataFrames for its charts."""
+    """What a study adds after training: extra metrics and tidy DataFrames for its charts.
+
+    A frame may be given as a function that makes it: it is called only when the frames are wanted
+    (pages), not for runs that only store their numbers (the CLI, sweeps).
+    """
 
     metrics: dict[str, float] = field(default_factory=dict)
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame | Callable[[], pd.DataFrame]] = field(default_factory=dict)
 
 
 @dataclass
@@ -48,6 +52,7 @@ class RunResult:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     model: nn.Module | None = None
     run_id: int | None = None
+    engine: str = "module"  # which engine trained it: 'module' or 'stacked' (not stored; the numbers agree to 1e-4)
 
     def to_record(self) -> dict[str, Any]:
         """The JSON shape of a run: {"config", "metrics", "status"} (plus id and study)."""
@@ -132,6 +137,7 @@ def config_dict(cfg: Config) -> dict[str, Any]:
 def train_config_from(cfg: Config, **fixed: Any) -> TrainConfig:
     """The loop's settings from the study parameters that share their names (lr, epochs, l1, ...)."""
     from ..penalties import Penalty
+    from ..training import TrainConfig
 
     get = lambda name: getattr(cfg, name, getattr(P, name).default if hasattr(P, name) else None)  # noqa: E731
     penalty = Penalty(l1=get("l1"), l2=get("l2"), lp=get("lp"), p=get("p"), l1_mode=get("l1_mode"))
@@ -150,10 +156,6 @@ def train_config_from(cfg: Config, **fixed: Any) -> TrainConfig:
     return TrainConfig(**values)
 
 
-class Cancelled(Exception):
-    """Raised inside a run when the user cancelled; finished runs are kept."""
-
-
 def run_study(
     study: Study,
     config: Config | Mapping[str, Any] | None = None,
@@ -165,36 +167,22 @@ def run_study(
     should_stop: Callable[[], bool] | None = None,
     store=None,
     sweep_id: str | None = None,
+    engine: str = "auto",
+    report: str = "full",
 ) -> list[RunResult]:
     """Run a study (each fold and expansion is one run); store finished runs when a store is given.
 
-    With `folds`, every fold is a run, or only fold `fold` when given (to re-run one stored run).
-    `progress(fraction, text)` is called after every epoch; `should_stop()` cancels: the run in
-    flight ends with status 'cancelled' (not stored) and no further run starts.
+    With `folds`, every fold is a run, or only fold `fold` when given (to re-run one stored run). Runs of one
+    model shape (the folds, a learning curve's sizes) train as one stacked computation with engine='auto';
+    engine='module' trains them one by one. `progress(fraction, text)` is called after every epoch;
+    `should_stop()` cancels: the runs in flight end with status 'cancelled' (not stored) and no further run
+    starts. report='metrics' skips the report's frames (for callers that only store numbers).
     """
+    from ..pipeline import expand, train
+
     cfg = config if dataclasses.is_dataclass(config) else study.config(config or {})
-    check_run(cfg, folds, fold)
-    configs = study.expand(cfg) if study.expand else [cfg]
-    fold_list: list[int | None] = ([fold] if fold is not None else list(range(folds))) if folds else [None]
-    total = len(configs) * len(fold_list)
-    results: list[RunResult] = []
-    for cfg_i in configs:
-        base = study.data(cfg_i)
-        for fold in fold_list:
-            done = len(results)
-            extra: list[Callback] = list(callbacks)
-            if progress is not None:
-                label = f"run {done + 1}/{total}" if total > 1 else "training"
-                extra.append(Progress(lambda f, logs, d=done, label=label: progress((d + f) / total, f"{label}: epoch {logs['epoch']}")))
-            if should_stop is not None:
-                extra.append(Cancel(should_stop))
-            result = run_one(study, cfg_i, base, fold=fold, folds=folds, callbacks=extra)
-            if store is not None and result.status != "cancelled":
-                result.run_id = store.save_run(result, sweep_id=sweep_id)
-            results.append(result)
-            if result.status == "cancelled":
-                return results
-    return results
+    return train(study, expand(study, [cfg], folds, fold), engine=engine, callbacks=callbacks, progress=progress,
+                 should_stop=should_stop, store=store, sweep_id=sweep_id, report=report)
 
 
 def check_run(cfg: Config, folds: int | None, fold: int | None = None) -> None:
@@ -205,50 +193,3 @@ def check_run(cfg: Config, folds: int | None, fold: int | None = None) -> None:
         raise ValueError(f"fold: {fold} is not allowed; expected an int in [0, folds - 1] together with folds")
     if getattr(cfg, "patience", 0) > 0 and getattr(cfg, "val_fraction", 0.0) == 0 and not folds:
         raise ValueError("patience: early stopping watches val_loss, so it needs a validation set: set val_fraction > 0 or use folds")
-
-
-def run_one(
-    study: Study,
-    cfg: Config,
-    base: DataBundle,
-    *,
-    fold: int | None = None,
-    folds: int | None = None,
-    callbacks: Sequence[Callback] = (),
-) -> RunResult:
-    """Prepare the data for one run (fold), build and train the model, and collect its report."""
-    started = time.perf_counter()
-    get = lambda name, default: getattr(cfg, name, default)  # noqa: E731
-    data = prepare(
-        base,
-        cfg.seed,
-        train_size=get("train_size", 1.0),
-        val_fraction=get("val_fraction", 0.0),
-        label_noise=get("label_noise", 0.0),
-        fold=fold,
-        folds=folds,
-    )
-    model = study.model(cfg, data, generator(cfg.seed, "init"))
-    cbs = list(callbacks)
-    if get("patience", 0) > 0:
-        cbs.insert(0, EarlyStopping("val_loss", cfg.patience, get("min_delta", 0.0), get("restore_best", True)))
-    result = fit(model, data, study.train_config(cfg), cbs)
-    report = study.report(cfg, model, data, result) if study.report and result.status != "diverged" else Report()
-    metrics = {**result.metrics, **report.metrics}
-    metrics["train_examples"] = len(data.train)
-    metrics["duration_s"] = round(time.perf_counter() - started, 4)
-    config = config_dict(cfg)
-    if folds:
-        config.update(fold=fold, folds=folds)
-    return RunResult(study.id, config, _clean(metrics), result.status, result.history, report.frames, model)
-
-
-def _clean(metrics: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in metrics.items():
-        if isinstance(v, torch.Tensor):
-            v = v.item()
-        if isinstance(v, float) and not math.isfinite(v):
-            v = math.nan
-        out[k] = v
-    return out

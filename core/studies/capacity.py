@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import torch
-
-from ..data import FUNCTIONS, function_1d, generator
-from ..models import count_params, hidden_for_budget, mlp
 from ..params import P, Param
-from ..training import predict
 from .base import Report, Study, train_config_from
 
 BUDGET = Param("budget", 0, "Parameter budget: when > 0 the hidden width is chosen so the MLP has about this many parameters (compare depths at equal size).", 0, 100_000)
@@ -16,26 +10,49 @@ BUDGET = Param("budget", 0, "Parameter budget: when > 0 the hidden width is chos
 
 def width(cfg) -> int:
     """The hidden width used: `hidden`, or the one that meets `budget` at this depth."""
+    from ..models import hidden_for_budget
+
     return hidden_for_budget(cfg.budget, cfg.depth) if cfg.budget > 0 else cfg.hidden
 
 
 def data(cfg):
+    from ..data import function_1d, generator
+
     return function_1d(cfg.function, cfg.n_train, cfg.n_test, cfg.noise, generator(cfg.seed, "data"))
 
 
 def model(cfg, data, g):
+    from ..models import mlp
+
     return mlp(1, 1, g, hidden=width(cfg), depth=cfg.depth, activation=cfg.activation)
 
 
 def report(cfg, model, data, result) -> Report:
+    from ..models import count_params
+
+    return Report(metrics={"n_params": count_params(model), "hidden_used": width(cfg)},
+                  frames={"curve": lambda: _curve(cfg, model, data), "points": lambda: _points(data)})
+
+
+def _curve(cfg, model, data):
+    import pandas as pd
+    import torch
+
+    from ..data import FUNCTIONS
+    from ..training import predict
+
     r = data.meta["x_range"]
     x = torch.linspace(-r, r, 200).reshape(-1, 1)
-    curve = pd.concat([
+    return pd.concat([
         pd.DataFrame({"x": x[:, 0].numpy(), "y": predict(model, x)[:, 0].numpy(), "curve": "network"}),
         pd.DataFrame({"x": x[:, 0].numpy(), "y": FUNCTIONS[cfg.function](x)[:, 0].numpy(), "curve": "target"}),
     ])
-    points = pd.DataFrame({"x": data.train.X[:, 0].numpy(), "y": data.train.y[:, 0].numpy()})
-    return Report(metrics={"n_params": count_params(model), "hidden_used": width(cfg)}, frames={"curve": curve, "points": points})
+
+
+def _points(data):
+    import pandas as pd
+
+    return pd.DataFrame({"x": data.train.X[:, 0].numpy(), "y": data.train.y[:, 0].numpy()})
 
 
 STUDY = Study(

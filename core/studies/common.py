@@ -1,27 +1,29 @@
-"""Pieces several studies share: closed-form least squares, weight summaries, classification data and models."""
+"""Pieces several studies share: closed-form least squares, weight summaries, classification data and models.
+
+Declarations (parameters, defaults) need no torch; the functions import torch, pandas and the data and
+model code when they run, so listing the studies stays fast.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Callable
 
-from ..data import DataBundle, digits, mnist, toy_bundle
-from ..models import (
-    ScratchLinearRegression,
-    linear_regression,
-    mlp,
-    softmax_regression,
-    weight_tensors,
-)
 from ..params import P, Param
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+    from torch import nn
+
+    from ..data import DataBundle
 
 IMAGE_DATASETS = ("digits", "mnist")
 
 
 def closed_form(X: torch.Tensor, y: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, float]:
     """Least-squares weights (and intercept) from the normal equations, via lstsq."""
+    import torch
+
     A = torch.cat([X, torch.ones(len(X), 1)], dim=1) if bias else X
     sol = torch.linalg.lstsq(A.double(), y.double()).solution.float()
     return (sol[:-1, 0], float(sol[-1, 0])) if bias else (sol[:, 0], 0.0)
@@ -29,6 +31,10 @@ def closed_form(X: torch.Tensor, y: torch.Tensor, bias: bool = True) -> tuple[to
 
 def linear_weights(model: nn.Module) -> tuple[torch.Tensor, float]:
     """(w, b) of a one-output linear model, scratch or nn.Linear."""
+    from torch import nn
+
+    from ..models import ScratchLinearRegression
+
     if isinstance(model, ScratchLinearRegression):
         return model.w.detach().flatten(), float(model.b.detach())
     layer = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
@@ -38,6 +44,8 @@ def linear_weights(model: nn.Module) -> tuple[torch.Tensor, float]:
 
 def regression_model(cfg, n_features: int, g: torch.Generator) -> nn.Module:
     """The from-scratch or nn.Linear model, as `cfg.model` says."""
+    from ..models import ScratchLinearRegression, linear_regression
+
     if cfg.model == "scratch":
         return ScratchLinearRegression(n_features, g)
     return linear_regression(n_features, g)
@@ -58,8 +66,12 @@ def check_regression_optimizer(cfg) -> None:
         )
 
 
-def weight_summary(model: nn.Module, include_bias: bool = False) -> tuple[dict[str, float], pd.DataFrame]:
-    """Norms and exact-zero count of the weights, and a DataFrame of every weight (for histograms)."""
+def weight_summary(model: nn.Module, include_bias: bool = False) -> tuple[dict[str, float], Callable[[], pd.DataFrame]]:
+    """Norms and exact-zero count of the weights, and a function making the DataFrame of every weight (for histograms)."""
+    import torch
+
+    from ..models import weight_tensors
+
     w = torch.cat([t.detach().flatten() for t in weight_tensors(model, include_bias)])
     metrics = {
         "weight_norm": float(w.norm()),
@@ -67,7 +79,14 @@ def weight_summary(model: nn.Module, include_bias: bool = False) -> tuple[dict[s
         "zero_weights": int((w == 0).sum()),
         "n_weights": int(w.numel()),
     }
-    return metrics, pd.DataFrame({"index": np.arange(w.numel()), "weight": w.numpy()})
+
+    def frame() -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
+        return pd.DataFrame({"index": np.arange(w.numel()), "weight": w.numpy()})
+
+    return metrics, frame
 
 
 # --- classification family -------------------------------------------------------------------
@@ -113,6 +132,8 @@ def classification_params(**overrides) -> tuple[Param, ...]:
 
 def classification_data(cfg) -> DataBundle:
     """Digits, MNIST or a 2-D set, as `cfg.dataset` says."""
+    from ..data import digits, mnist, toy_bundle
+
     if cfg.dataset == "digits":
         return digits(seed=cfg.seed)
     if cfg.dataset == "mnist":
@@ -122,6 +143,8 @@ def classification_data(cfg) -> DataBundle:
 
 def classification_model(cfg, data: DataBundle, g: torch.Generator) -> nn.Module:
     """Softmax regression or an MLP sized for the data."""
+    from ..models import mlp, softmax_regression
+
     if cfg.model == "softmax":
         return softmax_regression(data.n_inputs, data.n_classes, g)
     return mlp(data.n_inputs, data.n_classes, g, hidden=cfg.hidden, depth=cfg.depth, activation=cfg.activation,
@@ -144,33 +167,56 @@ def classification_train_config(cfg):
 
 
 def classification_report(cfg, model: nn.Module, data: DataBundle, result):
-    """Confusion matrix and misclassified test images; decision-boundary grid for 2-D sets."""
-    from ..data import grid_2d
-    from ..training import predict
+    """Weight norm and size; confusion matrix, misclassified test images and (2-D sets) the decision-boundary grid,
+    each made when asked for."""
     from .base import Report
 
-    frames: dict[str, pd.DataFrame] = {}
+    frames = {"confusion": lambda: _confusion(data, model), "misclassified": lambda: _misclassified(data, model)}
+    if data.image_shape is None and data.n_inputs == 2:
+        frames["boundary"] = lambda: _boundary(data, model)
+    metrics, frames["weights"] = weight_summary(model)
+    return Report(metrics={"weight_norm": metrics["weight_norm"], "n_params": sum(p.numel() for p in model.parameters())}, frames=frames)
+
+
+def _test_predictions(data: DataBundle, model: nn.Module):
+    from ..training import predict
+
     logits = predict(model, data.test.X)
-    pred = logits.argmax(1).numpy()
-    true = data.test.y.numpy()
+    return logits, logits.argmax(1).numpy(), data.test.y.numpy()
+
+
+def _confusion(data: DataBundle, model: nn.Module) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    _, pred, true = _test_predictions(data, model)
     k = data.n_classes or int(max(true.max(), pred.max()) + 1)
     counts = np.zeros((k, k), dtype=np.int64)
     np.add.at(counts, (true, pred), 1)
-    frames["confusion"] = pd.DataFrame(
-        [{"true": t, "predicted": p, "count": int(counts[t, p])} for t in range(k) for p in range(k)]
-    )
+    return pd.DataFrame([{"true": t, "predicted": p, "count": int(counts[t, p])} for t in range(k) for p in range(k)])
+
+
+def _misclassified(data: DataBundle, model: nn.Module) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    logits, pred, true = _test_predictions(data, model)
     wrong = np.flatnonzero(pred != true)[:24]
     probs = torch.softmax(logits, 1).numpy()
-    frames["misclassified"] = pd.DataFrame(
-        {"index": wrong, "true": true[wrong], "predicted": pred[wrong], "confidence": probs[wrong, pred[wrong]]}
-    )
-    if data.image_shape is None and data.n_inputs == 2:
-        grid = grid_2d(torch.cat([data.train.X, data.test.X]))
-        p1 = torch.softmax(predict(model, grid), 1)[:, 1].numpy()
-        frames["boundary"] = pd.DataFrame({"x1": grid[:, 0].numpy(), "x2": grid[:, 1].numpy(), "p_class1": p1})
-    metrics, weights = weight_summary(model)
-    frames["weights"] = weights
-    return Report(metrics={"weight_norm": metrics["weight_norm"], "n_params": sum(p.numel() for p in model.parameters())}, frames=frames)
+    return pd.DataFrame({"index": wrong, "true": true[wrong], "predicted": pred[wrong], "confidence": probs[wrong, pred[wrong]]})
+
+
+def _boundary(data: DataBundle, model: nn.Module) -> pd.DataFrame:
+    import pandas as pd
+    import torch
+
+    from ..data import grid_2d
+    from ..training import predict
+
+    grid = grid_2d(torch.cat([data.train.X, data.test.X]))
+    p1 = torch.softmax(predict(model, grid), 1)[:, 1].numpy()
+    return pd.DataFrame({"x1": grid[:, 0].numpy(), "x2": grid[:, 1].numpy(), "p_class1": p1})
 
 
 def classification_study(id: str, title: str, summary: str, expand=None, headline: tuple[str, ...] = (), **defaults):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from ..params import Param
 from .common import classification_study
 
@@ -15,6 +13,8 @@ SMALLEST = 0.05
 
 def training_sizes(train_size: float, n_sizes: int) -> list[float]:
     """The fractions of the training set a learning curve visits, smallest first."""
+    import numpy as np
+
     if n_sizes == 1 or train_size <= SMALLEST:
         return [train_size]
     return sorted({round(float(f), 4) for f in np.geomspace(SMALLEST, train_size, n_sizes)})

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import torch
-
-from ..data import generator, linear
 from ..params import P
 from .base import Report, Study
 from .common import (
@@ -20,25 +16,40 @@ TRUE_W, TRUE_B = 2.0, 4.2
 
 
 def data(cfg):
+    import torch
+
+    from ..data import generator, linear
+
     return linear(cfg.n_train, cfg.n_test, torch.tensor([TRUE_W]), TRUE_B, cfg.noise, generator(cfg.seed, "data"))
 
 
 def report(cfg, model, data, result) -> Report:
     w, b = linear_weights(model)
     cw, cb = closed_form(data.train.X, data.train.y)
+    return Report(
+        metrics={"w": float(w[0]), "b": b, "closed_form_w": float(cw[0]), "closed_form_b": cb},
+        frames={"fit": lambda: _lines(data, w, b, cw, cb), "points": lambda: _points(data)},
+    )
+
+
+def _lines(data, w, b, cw, cb):
+    import pandas as pd
+    import torch
+
     x = torch.linspace(float(data.train.X.min()), float(data.train.X.max()), 50)
-    fit = pd.concat([
+    return pd.concat([
         pd.DataFrame({"x": x.numpy(), "y": (w[0] * x + b).numpy(), "line": "trained"}),
         pd.DataFrame({"x": x.numpy(), "y": (cw[0] * x + cb).numpy(), "line": "closed form"}),
         pd.DataFrame({"x": x.numpy(), "y": (TRUE_W * x + TRUE_B).numpy(), "line": "true"}),
     ])
-    points = pd.concat([
+
+
+def _points(data):
+    import pandas as pd
+
+    return pd.concat([
         pd.DataFrame({"x": s.X[:, 0].numpy(), "y": s.y[:, 0].numpy(), "split": name}) for name, s in data.splits().items()
     ])
-    return Report(
-        metrics={"w": float(w[0]), "b": b, "closed_form_w": float(cw[0]), "closed_form_b": cb},
-        frames={"fit": fit, "points": points},
-    )
 
 
 STUDY = Study(

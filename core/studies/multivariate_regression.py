@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import torch
-
-from ..data import generator, linear
 from ..params import P
 from .base import Report, Study
 from .common import (
@@ -19,28 +15,42 @@ from .common import (
 TRUE_B = 4.2
 
 
-def true_weights(n_features: int, seed: int) -> torch.Tensor:
+def true_weights(n_features: int, seed: int):
     """The true weights: 2 and -3.4 (the textbook pair), then draws from N(0, 2²) for more features."""
+    import torch
+
+    from ..data import generator
+
     w = torch.randn(n_features, generator=generator(seed, "true_w")) * 2
     w[: min(2, n_features)] = torch.tensor([2.0, -3.4])[: min(2, n_features)]
     return w
 
 
 def data(cfg):
+    from ..data import generator, linear
+
     return linear(cfg.n_train, cfg.n_test, true_weights(cfg.n_features, cfg.seed), TRUE_B, cfg.noise, generator(cfg.seed, "data"))
 
 
 def report(cfg, model, data, result) -> Report:
+    import torch
+
     w, b = linear_weights(model)
-    cw, cb = closed_form(data.train.X, data.train.y)
     true = torch.tensor(data.meta["true_w"])
-    frame = pd.DataFrame({
+    return Report(metrics={"weight_error": float((w - true).norm()), "bias_error": abs(b - TRUE_B)},
+                  frames={"weights": lambda: _weights(data, w, b, true)})
+
+
+def _weights(data, w, b, true):
+    import pandas as pd
+
+    cw, cb = closed_form(data.train.X, data.train.y)
+    return pd.DataFrame({
         "feature": [f"x{i + 1}" for i in range(len(w))] + ["bias"],
         "true": true.tolist() + [data.meta["true_b"]],
         "learned": w.tolist() + [b],
         "closed_form": cw.tolist() + [cb],
     })
-    return Report(metrics={"weight_error": float((w - true).norm()), "bias_error": abs(b - TRUE_B)}, frames={"weights": frame})
 
 
 STUDY = Study(

@@ -2,45 +2,68 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import torch
-
-from ..data import generator, poly_features, polynomial
-from ..data.synthetic import POLY_TRUE_COEF, poly_true_coef
-from ..models import polynomial_regression
 from ..params import P
-from ..training import predict
 from .base import Report, Study, train_config_from
 from .common import linear_weights
 
 
 def data(cfg):
+    from ..data import generator, polynomial
+
     return polynomial(cfg.n_train, cfg.n_test, cfg.degree, cfg.noise, generator(cfg.seed, "data"))
 
 
+def model(cfg, data, g):
+    from ..models import polynomial_regression
+
+    return polynomial_regression(cfg.degree, g)
+
+
 def report(cfg, model, data, result) -> Report:
+    from ..data.synthetic import POLY_TRUE_COEF, poly_true_coef
+
     learned, _ = linear_weights(model)
     true = poly_true_coef(max(cfg.degree, len(POLY_TRUE_COEF) - 1))
-    coef = pd.DataFrame({
+    n = min(len(learned), len(true))
+    return Report(
+        metrics={"coef_error": float((learned[:n] - true[:n]).norm() + true[n:].norm() + learned[n:].norm())},
+        frames={"coefficients": lambda: _coefficients(learned, true), "curve": lambda: _curve(cfg, model),
+                "points": lambda: _points(data)},
+    )
+
+
+def _coefficients(learned, true):
+    import pandas as pd
+
+    return pd.DataFrame({
         "power": list(range(len(true))),
         "true": true.tolist(),
         "learned": [float(learned[i]) if i < len(learned) else 0.0 for i in range(len(true))],
     })
+
+
+def _curve(cfg, model):
+    import pandas as pd
+    import torch
+
+    from ..data import poly_features, poly_true_coef
+    from ..training import predict
+
     x = torch.linspace(-3, 3, 121).reshape(-1, 1)
-    curve = pd.concat([
+    return pd.concat([
         pd.DataFrame({"x": x[:, 0].numpy(), "y": predict(model, poly_features(x, cfg.degree))[:, 0].numpy(), "curve": f"degree {cfg.degree} fit"}),
         pd.DataFrame({"x": x[:, 0].numpy(), "y": (poly_features(x, 20) @ poly_true_coef()).numpy(), "curve": "true cubic"}),
     ])
+
+
+def _points(data):
+    import pandas as pd
+
     raw_x = data.meta["x"]
     points = pd.DataFrame(
         {"x": raw_x["train"][:, 0].numpy(), "y": data.train.y[:, 0].numpy(), "split": "train"}
     ) if len(raw_x["train"]) == len(data.train) else pd.DataFrame(columns=["x", "y", "split"])
-    points = pd.concat([points, pd.DataFrame({"x": raw_x["test"][:, 0].numpy(), "y": data.test.y[:, 0].numpy(), "split": "test"})])
-    n = min(len(learned), len(true))
-    return Report(
-        metrics={"coef_error": float((learned[:n] - true[:n]).norm() + true[n:].norm() + learned[n:].norm())},
-        frames={"coefficients": coef, "curve": curve, "points": points},
-    )
+    return pd.concat([points, pd.DataFrame({"x": raw_x["test"][:, 0].numpy(), "y": data.test.y[:, 0].numpy(), "split": "test"})])
 
 
 STUDY = Study(
@@ -61,7 +84,7 @@ STUDY = Study(
         P.val_fraction,
     ),
     data=data,
-    model=lambda cfg, d, g: polynomial_regression(cfg.degree, g),
+    model=model,
     train_config=train_config_from,
     report=report,
 )

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from ..data import generator, high_dim_linear
-from ..models import linear_regression
 from ..params import P
 from .base import Report, Study, train_config_from
 from .common import weight_summary
 
 
 def data(cfg):
+    from ..data import generator, high_dim_linear
+
     return high_dim_linear(cfg.n_train, cfg.n_test, cfg.n_features, cfg.noise, generator(cfg.seed, "data"))
+
+
+def model(cfg, data, g):
+    from ..models import linear_regression
+
+    return linear_regression(data.n_inputs, g)
 
 
 def report(cfg, model, data, result) -> Report:
@@ -42,7 +48,7 @@ STUDY = Study(
         P.val_fraction,
     ),
     data=data,
-    model=lambda cfg, d, g: linear_regression(d.n_inputs, g),
+    model=model,
     train_config=train_config_from,
     report=report,
     headline=("test_loss", "train_loss", "gap", "weight_norm", "zero_weights"),  # L1's exact zeros are the story
