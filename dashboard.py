@@ -6,18 +6,21 @@ latest stored runs.
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 import torch
 
+from core.cli import torch_threads
 from ui.navigation import PAGES
+
+st.set_page_config(page_title="Overfit Lab", page_icon=":material/trending_down:", layout="wide")
 
 # The models here are tiny: one thread per training run beats two fighting over small matrices, and leaves
 # the other core to concurrent sessions and sweep workers. OVERFIT_LAB_THREADS overrides it.
-torch.set_num_threads(int(os.environ.get("OVERFIT_LAB_THREADS", "1")))
-
-st.set_page_config(page_title="Overfit Lab", page_icon=":material/trending_down:", layout="wide")
+try:
+    torch.set_num_threads(torch_threads())
+except ValueError as exc:
+    st.warning(f"{exc}; using 1 thread.", icon=":material/settings:")
+    torch.set_num_threads(1)
 
 
 def home() -> None:

@@ -89,14 +89,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except BrokenPipeError:  # the output was piped into a reader that stopped early (`| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def torch_threads() -> int:
+    """$OVERFIT_LAB_THREADS (default 1: tiny models, one thread beats two fighting over small matrices)."""
+    text = os.environ.get("OVERFIT_LAB_THREADS", "1")
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UsageError(f"OVERFIT_LAB_THREADS: {text!r} is not allowed; expected a whole number >= 1")
+    return int(text)
+
+
+def _dispatch(args) -> int:
     if args.command == "studies":  # declarations only: no torch
         return cmd_studies(args)
+    try:
+        threads = torch_threads()
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     import torch
 
     from .data import DataUnavailable
 
-    # tiny models: one thread beats two fighting over small matrices (OVERFIT_LAB_THREADS overrides)
-    torch.set_num_threads(int(os.environ.get("OVERFIT_LAB_THREADS", "1")))
+    torch.set_num_threads(threads)
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ValueError) as exc:  # ImportRefused is a ValueError too

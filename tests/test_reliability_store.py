@@ -318,7 +318,7 @@ def test_a_bad_store_file_is_one_line_for_every_command_and_stays_unchanged(sour
     before = sha(path) if path.is_file() else None
     upload = tmp_path / "runs.json"
     upload.write_bytes(exported(source))
-    monkeypatch.setattr("core.cli.run_study", lambda *a, **k: pytest.fail("trained although the store cannot take the run"))
+    monkeypatch.setattr("core.studies.run_study", lambda *a, **k: pytest.fail("trained although the store cannot take the run"))
     for argv in (["runs"], ["export", "--format", "csv"], ["run", "polynomial", "--set", "epochs=1"], ["import", upload]):
         rc, out, err = cli(*argv, "--db", path)
         assert rc == 2 and out == "", (argv, err)
@@ -388,7 +388,7 @@ def test_a_read_only_store_lists_and_exports_and_refuses_writes_before_training(
     path.write_bytes(good_store_bytes(source, tmp_path))
     upload = tmp_path / "runs.json"
     upload.write_bytes(exported(source))
-    monkeypatch.setattr("core.cli.run_study", lambda *a, **k: pytest.fail("trained although the store is read-only"))
+    monkeypatch.setattr("core.studies.run_study", lambda *a, **k: pytest.fail("trained although the store is read-only"))
     monkeypatch.setenv("OVERFIT_LAB_DB", str(path))
     with read_only(path):
         before = sha(path)
