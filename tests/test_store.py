@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.schema import SchemaError
 from core.store import HISTORY_COLUMNS, RUN_COLUMNS, Store, default_path
 from core.studies import RunResult, get_study, run_study
 
@@ -171,20 +172,36 @@ def test_db_path_comes_from_the_environment(isolated_store, tmp_path, monkeypatc
         Store(tmp_path / "missing" / "runs.db")
 
 
-def test_a_batch_of_results_is_one_transaction_and_a_failed_save_leaves_nothing(tmp_path, store_writes):
+def test_a_batch_of_results_is_one_transaction_and_a_failed_save_leaves_nothing(tmp_path, store_writes, monkeypatch):
     store = Store(tmp_path / "batch.db")
-    store.save_results([_result("before", 0)])
+    store.save_results([_result(7, 0)])
     writes = store_writes
     writes.clear()
-    batch = [_result("b", i) for i in range(5)]
+    batch = [_result(1, i) for i in range(5)]
     ids = store.save_results(batch, sweep_id="s1")
     assert len(writes) == 1 and [r.run_id for r in batch] == ids and len(set(ids)) == 5
     assert len(store.runs(sweep_id="s1")) == 5 and len(store.history(ids)) == 5 * 6
-    # the fourth run cannot be written (a metric JSON cannot hold): nothing of this batch lands, older runs stay
-    bad = [_result("c", i) for i in range(5)]
+    # the fourth run cannot be written (a metric outside the run schema): nothing of this batch lands, older runs stay
+    bad = [_result(2, i) for i in range(5)]
     bad[3].metrics["train_loss"] = object()
     before = (store.count(), len(store.history()))
-    with pytest.raises(TypeError):
+    with pytest.raises(SchemaError, match="run 4 of 5: metric train_loss"):
         store.save_results(bad, sweep_id="s2")
     assert (store.count(), len(store.history())) == before
     assert store.runs(sweep_id="s2").empty and all(r.run_id is None for r in bad)
+    # a failure inside the write itself, after three runs were inserted: the transaction rolls all of them back
+    import core.store as store_module
+
+    calls = []
+    real = store_module.fingerprint
+
+    def flaky(rec):
+        calls.append(1)
+        if len(calls) == 4:
+            raise OSError("disk full")
+        return real(rec)
+
+    monkeypatch.setattr(store_module, "fingerprint", flaky)
+    with pytest.raises(OSError, match="disk full"):
+        store.save_results([_result(3, i) for i in range(5)], sweep_id="s3")
+    assert len(calls) == 4 and (store.count(), len(store.history())) == before and store.runs(sweep_id="s3").empty
