@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import pandas as pd
 
-from .metrics import METRICS
+from .i18n import _
+from .metrics import METRICS, label
 
 # columns of the runs table that describe a run but are not study parameters
 RUN_FIELDS = ("id", "study", "status", "seed", "fold", "sweep_id", "created_at", "source", "folds")
@@ -64,10 +66,33 @@ def smooth(history: pd.DataFrame, window: int, columns: Sequence[str] = ("loss",
     return out
 
 
+def one_study(runs: pd.DataFrame, what: str) -> None:
+    """ValueError unless every run is of one study: runs of different studies measure different things (an MSE and a
+    cross-entropy are not one loss), so grouping or averaging them pools what does not pool."""
+    studies = sorted(runs["study"].dropna().unique()) if "study" in runs.columns else []
+    if len(studies) > 1:
+        raise ValueError(_("{what}: these runs come from {n} studies ({studies}); pick one study").format(
+            what=what, n=len(studies), studies=", ".join(studies)))
+
+
+def latest_study(runs: pd.DataFrame) -> str:
+    """The study of the most recent run (the highest id)."""
+    return str(runs.loc[runs["id"].astype(int).idxmax(), "study"])
+
+
+def default_comparison(runs: pd.DataFrame, n: int = 3) -> list[int]:
+    """The runs to compare first: the latest `n` runs of the latest run's study, newest first (never mixed studies)."""
+    if runs.empty:
+        return []
+    same = runs[runs["study"] == latest_study(runs)]
+    return same["id"].astype(int).sort_values(ascending=False).head(n).tolist()
+
+
 def group_history(history: pd.DataFrame, runs: pd.DataFrame, by: str, y: str = "loss") -> pd.DataFrame:
-    """Mean, std and count of `y` per value of config column `by` × split × epoch (over folds and seeds)."""
+    """Mean, std and count of `y` per value of config column `by` × split × epoch (over folds and seeds of one study)."""
     if by not in runs.columns:
         raise ValueError(f"group by: {by!r} is not a column of the runs table")
+    one_study(runs, _("group by"))
     keyed = history.merge(runs[["id", by]].rename(columns={"id": "run_id"}), on="run_id")
     keyed = keyed.dropna(subset=[y])
     grouped = keyed.groupby([by, "split", "epoch"])[y].agg(["mean", "std", "count"]).reset_index()
@@ -80,8 +105,72 @@ def group_history(history: pd.DataFrame, runs: pd.DataFrame, by: str, y: str = "
 def summary_by(runs: pd.DataFrame, by: str | Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
     """Mean ± std of metrics per value of `by` (one column or several; folds and seeds pooled), with the number of runs."""
     by = [by] if isinstance(by, str) else list(by)
+    one_study(runs, _("group by"))
     metrics = [m for m in metrics if m in runs.columns and m not in by]
     table = runs.groupby(by)[metrics].agg(["mean", "std"])
     table.columns = [f"{m} {stat}" for m, stat in table.columns]
     table.insert(0, "runs", runs.groupby(by).size())
     return table.reset_index()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Where a validation curve (a metric's mean over runs, against one parameter) is best, and its two ends."""
+
+    x: str
+    metric: str
+    best_x: float
+    best: float
+    low_x: float
+    low: float
+    high_x: float
+    high: float
+    points: int
+
+    @property
+    def lower_is_better(self) -> bool:
+        return METRICS[self.metric].better != "higher"
+
+    def worse(self, value: float) -> bool:
+        """Whether `value` is worse than the best (strictly)."""
+        return value > self.best if self.lower_is_better else value < self.best
+
+    @property
+    def turns(self) -> bool:
+        """Best strictly inside the range, with both ends worse: the curve turns."""
+        return self.points >= 3 and self.best_x not in (self.low_x, self.high_x) and self.worse(self.low) and self.worse(self.high)
+
+
+def curve_turn(frame: pd.DataFrame, x: str, metric: str) -> Turn | None:
+    """The turn of `metric` (mean over the runs at each value of numeric `x`), or None where there is nothing to say
+    (no values, or a metric without a better direction)."""
+    info = METRICS.get(metric)
+    if info is None or info.better is None or x not in frame or metric not in frame:
+        return None
+    means = frame[[x, metric]].dropna().groupby(x)[metric].mean().sort_index()
+    if means.empty:
+        return None
+    at = means.idxmin() if info.better == "lower" else means.idxmax()
+    return Turn(x, metric, at, float(means[at]), means.index[0], float(means.iloc[0]), means.index[-1], float(means.iloc[-1]), len(means))
+
+
+def turn_caption(turn: Turn) -> str:
+    """One sentence on the validation curve drawn, computed from its numbers: where it is best, and whether it turns."""
+    word = _("lowest") if turn.lower_is_better else _("highest")
+    values = dict(metric=label(turn.metric), x=label(turn.x), word=word, best=_num(turn.best), best_x=_num(turn.best_x),
+                  low=_num(turn.low), low_x=_num(turn.low_x), high=_num(turn.high), high_x=_num(turn.high_x))
+    if turn.points < 3:
+        return _("The {metric} is {word} at {x} = {best_x} ({best}); three or more values are needed to see a turn.").format(**values)
+    if turn.turns:
+        return _("The {metric} turns: {word} at {x} = {best_x} ({best}), worse on both sides — {low} at {x} = {low_x} and "
+                 "{high} at {x} = {high_x}.").format(**values)
+    if turn.best_x in (turn.low_x, turn.high_x):
+        end = _("lowest") if turn.best_x == turn.low_x else _("highest")
+        return _("The {metric} is {word} at the {end} {x} swept ({best_x}: {best}), so this range shows no turn; "
+                 "extend it past {best_x} to see where it turns.").format(end=end, **values)
+    return _("The {metric} is {word} at {x} = {best_x} ({best}); it is {low} at {x} = {low_x} and {high} at {x} = {high_x}."
+             ).format(**values)
+
+
+def _num(v: float) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)

@@ -16,6 +16,7 @@ from . import (
 )
 from .base import (
     Cancelled,
+    DefaultSweep,
     Report,
     RunResult,
     Study,
@@ -50,4 +51,4 @@ def get_study(study_id: str) -> Study:
         raise ValueError(f"unknown study {study_id!r}; expected one of {', '.join(STUDIES)}") from None
 
 
-__all__ = ["STUDIES", "Cancelled", "Report", "RunResult", "Study", "check_run", "config_dict", "get_study", "run_one", "run_study"]
+__all__ = ["STUDIES", "Cancelled", "DefaultSweep", "Report", "RunResult", "Study", "check_run", "config_dict", "get_study", "run_one", "run_study"]

@@ -173,8 +173,9 @@ def classification_report(cfg, model: nn.Module, data: DataBundle, result):
     return Report(metrics={"weight_norm": metrics["weight_norm"], "n_params": sum(p.numel() for p in model.parameters())}, frames=frames)
 
 
-def classification_study(id: str, title: str, summary: str, expand=None, headline: tuple[str, ...] = (), **defaults):
-    """A study of the classification family: the same parameters and pipeline, its own defaults (and headline metrics)."""
+def classification_study(id: str, title: str, summary: str, expand=None, headline: tuple[str, ...] = (), sweep=None,
+                         **defaults):
+    """A study of the classification family: the same parameters and pipeline, its own defaults (headline metrics, sweep)."""
     from .base import Study
 
     return Study(
@@ -189,4 +190,5 @@ def classification_study(id: str, title: str, summary: str, expand=None, headlin
         check=check_classification,
         expand=expand,
         headline=headline,
+        sweep=sweep,
     )

@@ -10,7 +10,7 @@ from ..data.synthetic import POLY_TRUE_COEF, poly_true_coef
 from ..models import polynomial_regression
 from ..params import P
 from ..training import predict
-from .base import Report, Study, train_config_from
+from .base import DefaultSweep, Report, Study, train_config_from
 from .common import linear_weights
 
 
@@ -64,4 +64,10 @@ STUDY = Study(
     model=lambda cfg, d, g: polynomial_regression(cfg.degree, g),
     train_config=train_config_from,
     report=report,
+    sweep=DefaultSweep(
+        grid=("degree=1:15:15",),
+        set=("n_train=20", "optimizer=adam", "lr=0.3", "batch_size=20", "epochs=500"),
+        why="Every degree from 1 to 15 on only 20 training points: from too few features for the cubic to enough to "
+            "fit the noise. Adam on full batches, because plain SGD barely moves the tiny x^i/i! columns of high degrees.",
+    ),
 )
