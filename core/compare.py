@@ -8,7 +8,7 @@ from typing import Sequence
 import pandas as pd
 
 from .i18n import _
-from .metrics import METRICS, label
+from .metrics import METRICS, label, value_text
 
 # columns of the runs table that describe a run but are not study parameters
 RUN_FIELDS = ("id", "study", "status", "seed", "fold", "sweep_id", "created_at", "source", "folds")
@@ -22,6 +22,12 @@ def config_columns(runs: pd.DataFrame) -> list[str]:
 def metric_columns(runs: pd.DataFrame) -> list[str]:
     """Metrics present in a runs table with at least one value, in the registry's order."""
     return [m for m in METRICS if m in runs.columns and runs[m].notna().any()]
+
+
+def numeric_column(values: pd.Series) -> bool:
+    """Whether every value present is a number (booleans and text are categories): a parameter to draw a curve over."""
+    values = values.dropna()
+    return len(values) > 0 and bool(values.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).all())
 
 
 def varying_columns(runs: pd.DataFrame) -> list[str]:
@@ -43,7 +49,7 @@ def run_labels(runs: pd.DataFrame, columns: Sequence[str] | None = None, max_col
         if "fold" in row and pd.notna(row["fold"]):
             parts.append(f"fold {row['fold']}")
         return " ".join(parts)
-    return pd.Series([one(r) for _, r in runs.iterrows()], index=runs["id"].astype(int).to_numpy(), dtype=object)
+    return pd.Series([one(r) for _i, r in runs.iterrows()], index=runs["id"].astype(int).to_numpy(), dtype=object)
 
 
 def _fmt(v) -> str:
@@ -154,23 +160,47 @@ def curve_turn(frame: pd.DataFrame, x: str, metric: str) -> Turn | None:
     return Turn(x, metric, at, float(means[at]), means.index[0], float(means.iloc[0]), means.index[-1], float(means.iloc[-1]), len(means))
 
 
-def turn_caption(turn: Turn) -> str:
-    """One sentence on the validation curve drawn, computed from its numbers: where it is best, and whether it turns."""
+def turn_caption(turn: Turn, so_far: bool = False) -> str:
+    """One sentence on the validation curve drawn, computed from its numbers: where it is best, and whether it turns.
+    `so_far`: the sweep is still running, so an edge is only where the curve stands now."""
     word = _("lowest") if turn.lower_is_better else _("highest")
-    values = dict(metric=label(turn.metric), x=label(turn.x), word=word, best=_num(turn.best), best_x=_num(turn.best_x),
-                  low=_num(turn.low), low_x=_num(turn.low_x), high=_num(turn.high), high_x=_num(turn.high_x))
+    values = dict(metric=label(turn.metric), x=label(turn.x), word=word, best=_num3(turn.best), best_x=_num3(turn.best_x),
+                  low=_num3(turn.low), low_x=_num3(turn.low_x), high=_num3(turn.high), high_x=_num3(turn.high_x))
+    prefix = _("So far: ") if so_far else ""
     if turn.points < 3:
-        return _("The {metric} is {word} at {x} = {best_x} ({best}); three or more values are needed to see a turn.").format(**values)
+        return prefix + _("The {metric} is {word} at {x} = {best_x} ({best}); three or more values are needed to see a "
+                          "turn.").format(**values)
     if turn.turns:
-        return _("The {metric} turns: {word} at {x} = {best_x} ({best}), worse on both sides — {low} at {x} = {low_x} and "
-                 "{high} at {x} = {high_x}.").format(**values)
+        return prefix + _("The {metric} turns: {word} at {x} = {best_x} ({best}), worse on both sides — {low} at {x} = "
+                          "{low_x} and {high} at {x} = {high_x}.").format(**values)
     if turn.best_x in (turn.low_x, turn.high_x):
         end = _("lowest") if turn.best_x == turn.low_x else _("highest")
+        if so_far:
+            return prefix + _("The {metric} is {word} at the {end} {x} finished ({best_x}: {best}); no turn yet.").format(
+                end=end, **values)
         return _("The {metric} is {word} at the {end} {x} swept ({best_x}: {best}), so this range shows no turn; "
                  "extend it past {best_x} to see where it turns.").format(end=end, **values)
-    return _("The {metric} is {word} at {x} = {best_x} ({best}); it is {low} at {x} = {low_x} and {high} at {x} = {high_x}."
-             ).format(**values)
+    return prefix + _("The {metric} is {word} at {x} = {best_x} ({best}); it is {low} at {x} = {low_x} and {high} at "
+                      "{x} = {high_x}.").format(**values)
 
 
-def _num(v: float) -> str:
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
+def focus_floor(frame: pd.DataFrame, x: str, metric: str, others: Sequence[str], factor: float = 10.0,
+                trigger: float = 100.0) -> tuple[float | None, str]:
+    """Where a log y axis should start so that `metric`'s curve keeps its height when `others` (a train loss of 1e-10)
+    fall more than `trigger` times below its lowest mean: `factor` below that lowest mean, else None; and the sentence
+    saying what runs off the chart's lower edge."""
+    means = frame.groupby(x)[[metric, *others]].mean(numeric_only=True)
+    shown = means[metric][means[metric] > 0]
+    if shown.empty:
+        return None, ""
+    floor = float(shown.min()) / factor
+    for other in others:
+        if other in means and (means[other] < float(shown.min()) / trigger).any():
+            at = means[other].idxmin()
+            return floor, _("The {other} falls below the chart's lower edge ({floor}), down to {value} at {x} = {at}.").format(
+                other=label(other), floor=_num3(floor), value=_num3(float(means[other].min())), x=label(x), at=_num3(at))
+    return None, ""
+
+
+def _num3(v) -> str:
+    return value_text(v, 3)

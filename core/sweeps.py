@@ -28,6 +28,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .i18n import _
+from .metrics import value_text
 from .params import Param
 from .studies import RunResult, Study, check_run, get_study, run_study
 
@@ -376,23 +378,18 @@ def sweep_frame(results: Sequence[RunResult]) -> "Any":
 
 def describe(spec: SweepSpec) -> str:
     """One line: what the sweep crosses."""
-    axes = " × ".join(f"{a.name} ({len(a.values)})" for a in spec.axes) or "no grid"
-    extra = (f" × {spec.folds} folds" if spec.folds else "") + (f" × {spec.seeds} seeds" if spec.seeds > 1 else "")
-    return f"{spec.study}: {axes}{extra} = {spec.n_runs} runs"
+    axes = " × ".join(f"{a.name} ({len(a.values)})" for a in spec.axes) or _("no grid")
+    extra = (_(" × {n} folds").format(n=spec.folds) if spec.folds else "") + (
+        _(" × {n} seeds").format(n=spec.seeds) if spec.seeds > 1 else "")
+    return _("{study}: {axes} = {n} runs").format(study=spec.study, axes=axes + extra, n=spec.n_runs)
 
 
 def axis_text(axis: Axis, limit: int = 20) -> str:
     """An axis and every value it takes (`degree = 1, 2, 3`), so a rounded grid is seen before it runs."""
-    shown = [_value_text(v) for v in axis.values]
+    shown = [value_text(v, 3) for v in axis.values]
     if len(shown) > limit:
         shown = shown[: limit - 3] + ["…"] + shown[-2:]
     return f"{axis.name} = {', '.join(shown)}"
-
-
-def _value_text(v: Any) -> str:
-    if isinstance(v, bool):
-        return str(v).lower()
-    return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
 def default_spec(study: Study | str, base: dict[str, Any] | None = None, folds: int | None = None,
