@@ -94,12 +94,12 @@ chosen = st.multiselect(_("runs to compare (ids)"), ids, key="runs.ids", bind="q
                         **({} if "runs.ids" in st.session_state else {"default": default_comparison(shown)}))
 c = st.columns(4)
 y = c[0].segmented_control(_("curve"), ["loss", "acc"], default="loss", key="runs.y", bind="query-params", required=True,
-                           format_func=lambda v: _("loss") if v == "loss" else _("accuracy"))
+                           format_func=lambda v: _("loss") if v == "loss" else _("accuracy")) or "loss"  # ?runs.y= gives None
 window = c[1].slider(_("smoothing (epochs)"), 1, 20, 1, key="runs.smooth", bind="query-params",
                      help=_("Rolling mean over this many epochs; 1 shows the raw curves."))
 log_y = c[2].toggle(_("log scale"), value=y == "loss", key="runs.log_y", bind="query-params")
 view = c[3].segmented_control(_("view"), ["overlaid", "side by side"], default="overlaid", key="runs.view", bind="query-params",
-                              required=True, format_func=lambda v: _("overlaid") if v == "overlaid" else _("side by side"))
+                              required=True, format_func=lambda v: _("overlaid") if v == "overlaid" else _("side by side")) or "overlaid"
 if not chosen:
     st.info(_("Pick one or more runs above to see their curves."))
 else:

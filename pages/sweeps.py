@@ -70,17 +70,18 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
                 options = list(p.choices) if p.choices is not None else [False, True]
                 picked = st.multiselect(_("{name} values").format(name=name), options,
                                         default=list(preset.values) if preset else options[:2], key=key(name, "values"),
-                                        bind="query-params")
+                                        bind="query-params", format_func=value_text)
                 if picked:
                     axes.append(Axis(name, tuple(picked), "list"))
                     st.caption(axis_text(axes[-1]))
                 else:
                     problems.append(_("{name}: pick at least one value").format(name=name))
                 continue
-            c = st.columns([3, 1, 1])
+            c = st.columns([5, 2, 3])  # room for the three spacing buttons
             spacing_default = preset.spacing if preset else ("log" if p.log else "linear")
+            # `or`: an empty URL value (?key=) gives None even with required=True
             spacing = c[2].segmented_control(_("spacing"), ["linear", "log", "list"], default=spacing_default,
-                                             key=key(name, "spacing"), bind="query-params", required=True)
+                                             key=key(name, "spacing"), bind="query-params", required=True) or spacing_default
             try:
                 if spacing == "list":
                     given = ", ".join(f"{v:g}" for v in preset.values) if preset and preset.spacing == "list" else f"{p.default:g}"
@@ -98,9 +99,10 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
                         stops = [float(f"{v:.4g}") for v in (p.low + (p.high - p.low) * i / 100 for i in range(101))]
                     if preset and preset.spacing == spacing:
                         lo_default, hi_default, steps_default = preset.values[0], preset.values[-1], len(preset.values)
-                    else:  # around the parameter's default
+                    else:  # around the parameter's default; integers: every whole number between, so the grid is exact
                         at = min(range(len(stops)), key=lambda i: abs(stops[i] - p.default))
-                        lo_default, hi_default, steps_default = stops[max(0, at - 3)], stops[min(len(stops) - 1, at + 3)], 5
+                        lo_default, hi_default = stops[max(0, at - 3)], stops[min(len(stops) - 1, at + 3)]
+                        steps_default = int(hi_default - lo_default) + 1 if p.kind is int and spacing == "linear" else 5
                     stops = sorted(set(stops) | {lo_default, hi_default})
                     lo, hi = c[0].select_slider(_("{name} range").format(name=name), stops, value=(lo_default, hi_default),
                                                 key=key(name, "range"), bind="query-params", format_func=lambda v: f"{v:g}")
@@ -210,7 +212,8 @@ def draw_curves(runs, running: bool) -> None:
     axis = next(a for a in stored_spec.axes if a.name == x)
     xs = sorted(set(ok[x]))
     log_x = axis.spacing == "log" or (axis.spacing == "list" and xs[0] > 0 and xs[-1] / xs[0] >= 10)
-    pair = list(dict.fromkeys(m for m in (re.sub(r"^(val|test)_", "train_", metric), metric) if m in ok))
+    # the metric beside its train counterpart: val_loss with train_loss, closed_form_test_loss with closed_form_train_loss
+    pair = list(dict.fromkeys(m for m in (re.sub(r"(^|_)(val|test)_", r"\1train_", metric), metric) if m in ok))
     is_loss = metric.endswith("_loss")
     positive = bool((ok[pair].melt()["value"].dropna().astype(float) > 0).all())  # a log axis cannot draw 0
     pooled = len(ok) > ok[[x] + ([series] if series else [])].drop_duplicates().shape[0]

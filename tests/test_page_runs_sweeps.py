@@ -246,6 +246,8 @@ def test_sweeps_page_integer_grid_is_exact_before_it_runs(app_test):
     assert not at.error and any(c.value == "degree = 2, 4, 20" for c in at.caption)
     at.text_input(key="sweep.polynomial.degree.list").input("2, 4.5").run()
     assert any("degree: '4.5' is not allowed" in e.value for e in at.error)
+    at.multiselect(key="sweep.polynomial.params").set_value(["epochs"]).run()  # an integer without a preset range
+    assert not at.error and any(c.value == "epochs = 97, 98, 99, 100, 101, 102, 103" for c in at.caption)
 
 
 def chart_specs(at) -> list[dict]:

@@ -12,11 +12,7 @@ import pandas as pd
 from ..compare import numeric_column
 from ..i18n import _
 from ..metrics import label, value_text
-from .curves import CATEGORY, MAX_WIDTH, SPLIT_ORDER, side_by_side_curves, split_dash_scale
-
-# width fits the column; `height` is the plot's own, so a long legend below or beside it adds room instead of
-# squeezing the plot (Streamlit's default "fit" packs plot, legend and axes into `height`)
-PLOT_HEIGHT = alt.AutoSizeParams(type="fit-x", contains="padding")
+from .curves import CATEGORY, MAX_WIDTH, SPLIT_ORDER, fit_width, side_by_side_curves, split_dash_scale
 
 
 def overlay_curves(history: pd.DataFrame, y: str = "loss", *, title: str | None = None, log_y: bool = False,
@@ -28,7 +24,7 @@ def overlay_curves(history: pd.DataFrame, y: str = "loss", *, title: str | None 
         data = data[data[y] > 0]
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     below = dict(orient="bottom", direction="vertical", labelLimit=0)
-    return alt.Chart(data).mark_line().encode(
+    return fit_width(alt.Chart(data).mark_line().encode(
         x=alt.X("epoch:Q", title=_("epoch")),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
         color=alt.Color("run:N", title=_("run"), scale=alt.Scale(scheme=CATEGORY), legend=alt.Legend(**below)),
@@ -36,7 +32,7 @@ def overlay_curves(history: pd.DataFrame, y: str = "loss", *, title: str | None 
                                   scale=split_dash_scale(data["split"].unique())),
         detail="split:N",
         tooltip=["run:N", "split:N", "epoch:Q", alt.Tooltip(f"{y}:Q", format=".4g")],
-    ).properties(title=title or _("{y} by epoch, runs overlaid").format(y=label(y)), height=height, autosize=PLOT_HEIGHT)
+    ).properties(title=title or _("{y} by epoch, runs overlaid").format(y=label(y)), height=height))
 
 
 def facet_curves(history: pd.DataFrame, y: str = "loss", *, columns: int = 3, log_y: bool = False,
@@ -69,7 +65,7 @@ def band_curves(grouped: pd.DataFrame, by: str, y: str = "loss", *, splits: Sequ
         tooltip=[f"{by}:N", "split:N", "epoch:Q", alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("std:Q", format=".3g"), "count:Q"],
     )
     default = _("{y}: mean ± std over folds and seeds, by {by}").format(y=label(y), by=label(by))
-    return alt.layer(band, line).properties(title=title or default, height=height, autosize=PLOT_HEIGHT)
+    return fit_width(alt.layer(band, line).properties(title=title or default, height=height))
 
 
 def parallel_coordinates(runs: pd.DataFrame, dims: Sequence[str], color: str, *, title: str | None = None,

@@ -14,6 +14,12 @@ SPLIT_ORDER = ["train", "val", "test"]
 SPLIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c"]
 
 
+def fit_width(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """Fill the column's width but keep the plot's own height: the legends, axes and title are added below and
+    above it (with Streamlit's default, a legend under the plot squeezes the plot and pushes the title out of view)."""
+    return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
 def split_color(title: str = "split", present=None, legend: alt.Legend | None = None) -> alt.Color:
     """Train/validation/test always in the same colours; `present` (the splits in the data) trims the legend."""
     keep = [s for s in SPLIT_ORDER if present is None or s in set(present)] or SPLIT_ORDER
