@@ -220,7 +220,8 @@ def draw_curves(runs, running: bool) -> None:
     title = _("{metric} against {x}").format(metric=label(metric), x=label(x))
     if pooled:
         title += _(" (mean ± std over folds and seeds)")
-    floor, below = focus_floor(ok, x, metric, [m for m in pair if m != metric]) if is_loss and positive else (None, "")
+    # one floor for one curve; with a line per value of a second parameter every line stays whole
+    floor, below = focus_floor(ok, x, metric, [m for m in pair if m != metric]) if is_loss and positive and not series else (None, "")
     st.altair_chart(metric_vs(ok, x, pair, log_x=log_x, log_y=is_loss and positive, title=title, height=320,
                               best=metric if series is None and is_loss else None, series=series, y_floor=floor))
     if below:
