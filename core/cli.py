@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("study", help="study id (see `studies`)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fix a parameter; repeatable")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
-                   help="sweep a parameter over a list, or a range low:high:steps[:log]; repeat to cross several")
+                   help="sweep a parameter over a list, or a range low:high:steps[:log]; repeat to cross several "
+                        "(none: the study's default sweep, see `studies`)")
     p.add_argument("--seed", type=int, help="first seed")
     p.add_argument("--seeds", type=int, default=1, help="number of seeds per point (seed, seed+1, ...)")
     p.add_argument("--folds", type=int, help="K-fold cross-validation at every point; val_loss is the held-out fold's")
@@ -134,8 +135,11 @@ def _dispatch(args) -> int:
 
 
 def cmd_studies(args) -> int:
+    from .sweeps import default_command
+
     if args.format == "json":
-        print(json.dumps([{"id": s.id, "title": s.title, "summary": s.summary, "params": [p.to_dict() for p in s.params]} for s in STUDIES.values()], indent=1))
+        print(json.dumps([{"id": s.id, "title": s.title, "summary": s.summary, "params": [p.to_dict() for p in s.params],
+                           "default_sweep": default_command(s)} for s in STUDIES.values()], indent=1))
         return 0
     for s in STUDIES.values():
         if args.format == "markdown":
@@ -146,10 +150,14 @@ def cmd_studies(args) -> int:
             print(f"### `{s.id}` — {s.title}\n\n{s.summary}\n")
             rows = pd.DataFrame([{"parameter": p.name, "default": p.default, "allowed": p.describe(), "help": p.help} for p in s.params])
             print(format_table(rows, "markdown"))
+            if s.sweep is not None:
+                print(f"\nDefault sweep: `{default_command(s)}`. {s.sweep.why}\n")
         else:
             print(f"{s.id}: {s.title}\n  {s.summary}")
             for p in s.params:
                 print(f"    {p.name:<13} default {str(p.default):<9} {p.describe():<38} {p.help}")
+            if s.sweep is not None:
+                print(f"  default sweep: {default_command(s)}")
             print()
     return 0
 
@@ -214,13 +222,19 @@ def print_runs(records: list[dict[str, Any]], fmt: str, show: Sequence[str] = ()
 
 def cmd_sweep(args) -> int:
     from .store import Store
-    from .sweeps import SweepSpec, describe, parse_axis, run_sweep
+    from .sweeps import SweepSpec, axis_text, default_command, default_spec, describe, parse_axis, run_sweep
 
     study = get_study(args.study)
     base = study.parse(args.set)
     if args.seed is not None:
         base["seed"] = args.seed
-    spec = SweepSpec(study.id, base, tuple(parse_axis(study, g) for g in args.grid), args.folds, args.seeds)
+    if args.grid:
+        spec = SweepSpec(study.id, base, tuple(parse_axis(study, g) for g in args.grid), args.folds, args.seeds)
+    else:  # the study's default sweep; --set values win over the ones it fixes
+        spec = default_spec(study, base, args.folds, args.seeds)
+        print(f"no --grid: the default sweep of {study.id} ({default_command(study)})", file=sys.stderr)
+    for axis in spec.axes:
+        print(axis_text(axis), file=sys.stderr)
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers: {args.workers} is not allowed; expected an int >= 1")
     store = None if args.no_store else Store(args.db, for_writing=True)

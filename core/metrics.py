@@ -76,3 +76,12 @@ def metric_info(name: str) -> Metric | None:
 def label(name: str) -> str:
     """A chart axis title for a metric or parameter name: 'test_loss' → 'test loss'."""
     return name.replace("_", " ")
+
+
+def value_text(value, digits: int = 4) -> str:
+    """A parameter's or metric's value as a chart or caption shows it: `digits` significant digits, true/false."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return str(bool(value)).lower()
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        return f"{float(value):.{digits}g}"
+    return str(value)

@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from .i18n import _
+from .metrics import value_text
 from .params import Param
 from .studies import RunResult, Study, check_run, get_study
 
@@ -65,10 +67,20 @@ def grid_values(param: Param, low: float, high: float, steps: int, spacing: str 
     else:
         raw = np.linspace(low, high, steps)
     if param.kind is int:
+        if spacing == "linear" and not np.allclose(raw, np.round(raw)):
+            # rounding an uneven linear range gives an uneven grid (0:6 in 5 steps: 0, 2, 3, 4, 6): refuse, say what fits
+            fits = [n for n in range(2, min(int(high - low) + 1, 200) + 1) if int(high - low) % (n - 1) == 0]
+            raise ValueError(f"{param.name}: {low}..{high} in {steps} steps is not a whole-number grid "
+                             f"({', '.join(f'{v:.4g}' for v in raw[:3])}, …); use {_either(fits)} steps, or list the values")
         values = sorted({int(round(v)) for v in raw})
     else:
         values = [float(f"{v:.6g}") for v in raw]
     return [param.validate(v) for v in values]
+
+
+def _either(options: Sequence[int]) -> str:
+    shown = [str(o) for o in options[:8]] + (["…"] if len(options) > 8 else [])
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
 def parse_axis(study: Study, text: str) -> Axis:
@@ -333,7 +345,36 @@ def sweep_frame(results: Sequence[RunResult]) -> "Any":
 
 def describe(spec: SweepSpec) -> str:
     """One line: what the sweep crosses."""
-    axes = " × ".join(f"{a.name} ({len(a.values)})" for a in spec.axes) or "no grid"
-    extra = (f" × {spec.folds} folds" if spec.folds else "") + (f" × {spec.seeds} seeds" if spec.seeds > 1 else "")
-    return f"{spec.study}: {axes}{extra} = {spec.n_runs} runs"
+    axes = " × ".join(f"{a.name} ({len(a.values)})" for a in spec.axes) or _("no grid")
+    extra = (_(" × {n} folds").format(n=spec.folds) if spec.folds else "") + (
+        _(" × {n} seeds").format(n=spec.seeds) if spec.seeds > 1 else "")
+    return _("{study}: {axes} = {n} runs").format(study=spec.study, axes=axes + extra, n=spec.n_runs)
 
+
+def axis_text(axis: Axis, limit: int = 20) -> str:
+    """An axis and every value it takes (`degree = 1, 2, 3`), so a rounded grid is seen before it runs."""
+    shown = [value_text(v, 3) for v in axis.values]
+    if len(shown) > limit:
+        shown = shown[: limit - 3] + ["…"] + shown[-2:]
+    return f"{axis.name} = {', '.join(shown)}"
+
+
+def default_spec(study: Study | str, base: dict[str, Any] | None = None, folds: int | None = None,
+                 seeds: int = 1) -> SweepSpec:
+    """The study's declared default sweep as a SweepSpec; `base` values win over the ones it fixes."""
+    study = get_study(study) if isinstance(study, str) else study
+    if study.sweep is None:
+        raise ValueError(f"study {study.id} declares no default sweep; give the parameters to sweep (--grid)")
+    fixed = {**study.parse(study.sweep.set), **(base or {})}
+    axes = tuple(parse_axis(study, g) for g in study.sweep.grid)
+    return SweepSpec(study.id, fixed, axes, folds, seeds)
+
+
+def default_command(study: Study | str) -> str:
+    """`python -m core sweep STUDY …`: the study's default sweep as one command line."""
+    import shlex
+
+    study = get_study(study) if isinstance(study, str) else study
+    if study.sweep is None:
+        return ""
+    return shlex.join(["python", "-m", "core", "sweep", study.id, *study.sweep.args()])

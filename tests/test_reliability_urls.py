@@ -88,7 +88,7 @@ def holds(w) -> bool:
 
 def query(page: str, tab: str | None, values: dict[str, str]) -> dict[str, str]:
     tab_key = TABS[page][0]
-    return {**values, **({tab_key: tab} if tab_key else {}), **({"sweep.params": "lr"} if page == "pages/sweeps.py" else {})}
+    return {**values, **({tab_key: tab} if tab_key else {}), **({"sweep.linear-regression.params": "lr"} if page == "pages/sweeps.py" else {})}
 
 
 def url_keys(page: str) -> list[str]:
@@ -154,15 +154,20 @@ def test_every_kind_of_bound_widget_ignores_an_extreme_value(value):
 
 
 @pytest.mark.parametrize("query_values", [
-    {"sweep.study": "polynomial", "sweep.params": "lr", "sweep.lr.steps": "1e309"},
-    {"sweep.study": "polynomial", "sweep.params": "lr", "sweep.lr.steps": "inf"},
-    {"sweep.study": "polynomial", "sweep.params": "lr", "sweep.lr.steps": "-inf"},
-    {"sweep.params": ["lr", "epochs"], "sweep.lr.steps": ["3", "1e309"], "sweep.lr.range": ["5", "0.001", "1"]},
+    # the issue's URLs, with the form's keys as they are now (each study's form has its own keys)
+    {"sweep.study": "polynomial", "sweep.polynomial.params": "lr", "sweep.polynomial.lr.spacing": "log",
+     "sweep.polynomial.lr.steps": "1e309"},
+    {"sweep.study": "polynomial", "sweep.polynomial.params": "lr", "sweep.polynomial.lr.spacing": "log",
+     "sweep.polynomial.lr.steps": "inf"},
+    {"sweep.study": "polynomial", "sweep.polynomial.params": "lr", "sweep.polynomial.lr.spacing": "log",
+     "sweep.polynomial.lr.steps": "-inf"},
+    {"sweep.study": "polynomial", "sweep.polynomial.params": ["lr", "epochs"], "sweep.polynomial.lr.spacing": "log",
+     "sweep.polynomial.lr.steps": ["3", "1e309"], "sweep.polynomial.lr.range": ["5", "0.001", "1"]},
 ], ids=["1e309", "inf", "-inf", "repeated"])
 def test_the_issue_s_sweep_urls_load(query_values):
     at = load_page("pages/sweeps.py", query_values)
     assert not at.exception and not at.error
-    assert at.number_input(key="sweep.lr.steps").value == 5  # the default: the URL value was dropped
+    assert at.number_input(key="sweep.polynomial.lr.steps").value == 5  # the default: the URL value was dropped
 
 
 def test_the_issue_s_inverted_dropout_url_loads():

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import shlex
 
 import pytest
 
-from core.cli import main
+from core.cli import build_parser, main
+from core.compare import curve_turn
 from core.store import Store
-from core.studies import get_study, run_study
+from core.studies import STUDIES, get_study, run_study
 from core.sweeps import (
     Axis,
     SweepSpec,
+    axis_text,
     choose_backend,
+    default_command,
+    default_spec,
     grid_values,
     parse_axis,
     run_sweep,
+    sweep_frame,
 )
 
 FAST = {"epochs": 5}
@@ -153,3 +160,72 @@ def test_forced_batched_refuses_batch_norm_with_the_reason():
     with pytest.raises(ValueError, match="batch norm"):
         choose_backend(spec, "batched")
     assert choose_backend(spec)[0] == "serial"
+
+
+# --- default sweeps: declared once per study, used by the Sweeps page and `python -m core sweep STUDY` ------------
+
+
+@pytest.mark.parametrize("study_id", list(STUDIES))
+def test_every_study_has_a_default_sweep_that_validates(study_id):
+    study = get_study(study_id)
+    spec = default_spec(study)  # SweepSpec validates every point's config
+    assert spec.axes and spec.n_runs <= 40  # small enough for the page
+    for axis in spec.axes:
+        param = study.param(axis.name)
+        assert [param.validate(v) for v in axis.values] == list(axis.values)  # inside the declared range
+        assert len(set(axis.values)) == len(axis.values) >= 2
+        if param.kind is int:
+            assert all(type(v) is int for v in axis.values)  # whole numbers, not 2.0 or 0.2 steps
+    # the command line that README and `studies` print is the same sweep
+    args = build_parser().parse_args(shlex.split(default_command(study))[3:])
+    again = SweepSpec(study.id, study.parse(args.set), tuple(parse_axis(study, g) for g in args.grid))
+    assert again == spec
+
+
+def thinned(spec: SweepSpec, keep: int) -> SweepSpec:
+    """The same sweep on about `keep` of its values (both ends kept): the turn on small settings, fast."""
+    values = spec.axes[0].values
+    step = max(1, len(values) // (keep - 1))
+    picked = tuple(dict.fromkeys(values[::step] + values[-1:]))
+    return dataclasses.replace(spec, axes=(dataclasses.replace(spec.axes[0], values=picked),))
+
+
+def test_polynomial_default_sweep_turns_at_an_interior_degree():
+    """Low degrees underfit, high degrees fit the noise of 20 points: the test loss is lowest inside 1..15."""
+    spec = thinned(default_spec("polynomial"), 5)
+    assert spec.axes[0].values[0] == 1 and spec.axes[0].values[-1] == 15
+    runs = sweep_frame(run_sweep(spec, backend="serial").results)
+    turn = curve_turn(runs, "degree", "test_loss")
+    assert turn.turns, turn
+    assert 2 <= turn.best_x <= 5
+    assert turn.low >= 10 * turn.best and turn.high >= 3 * turn.best  # with a margin on both sides
+
+
+def test_weight_decay_default_sweep_turns_at_an_interior_strength():
+    """Too little λ memorises 50 examples with 200 weights, too much shrinks the fit away: an interior minimum."""
+    spec = default_spec("weight-decay")
+    runs = sweep_frame(run_sweep(spec).results)  # one batched computation
+    turn = curve_turn(runs, "weight_decay", "test_loss")
+    assert turn.turns, turn
+    assert turn.low >= 5 * turn.best and turn.high >= 1.1 * turn.best
+
+
+def test_integer_grids_are_exact_or_refused():
+    degree = get_study("polynomial").param("degree")
+    assert grid_values(degree, 1, 15, 15) == list(range(1, 16))
+    assert grid_values(degree, 1, 15, 8) == [1, 3, 5, 7, 9, 11, 13, 15]
+    with pytest.raises(ValueError, match=r"degree: 0\.\.6 in 5 steps is not a whole-number grid .*use 2, 3, 4 or 7 steps"):
+        grid_values(degree, 0, 6, 5)  # 0, 1.5, 3, 4.5, 6 would round to 0, 2, 3, 4, 6
+    hidden = get_study("capacity").param("hidden")
+    assert grid_values(hidden, 1, 64, 7, "log") == [1, 2, 4, 8, 16, 32, 64]
+    assert axis_text(parse_axis(get_study("capacity"), "hidden=1:100:5:log")) == "hidden = 1, 3, 10, 32, 100"  # rounded, shown
+
+
+def test_cli_sweep_without_grid_runs_the_default_sweep(tmp_path, capsys):
+    db = str(tmp_path / "d.db")
+    assert main(["sweep", "polynomial", "--set", "epochs=2", "--db", db, "--backend", "serial", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    runs = json.loads(captured.out)
+    assert [r["config"]["degree"] for r in runs] == list(range(1, 16))
+    assert {r["config"]["n_train"] for r in runs} == {20} and {r["config"]["epochs"] for r in runs} == {2}  # --set wins
+    assert "the default sweep of polynomial" in captured.err and "degree = 1, 2, 3" in captured.err

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from core.i18n import _
 from core.sweeps import SweepSpec, choose_backend, run_sweep
 from ui.runner import get_store
 
@@ -24,7 +25,7 @@ class Job:
     backend: str
     total: int
     fraction: float = 0.0
-    text: str = "starting"
+    text: str = ""  # what is in flight, as the sweep's progress reports it
     started: float = field(default_factory=time.time)
     finished: float | None = None
     error: str | None = None
@@ -54,10 +55,10 @@ def _jobs() -> dict[str, Job]:
 
 def start(spec: SweepSpec, backend: str = "auto", scheduler: str | None = None) -> Job:
     """Create the sweep in the store and start training it in a background thread."""
-    chosen, _ = choose_backend(spec, backend)  # auto may choose batched for some groups and serial for the rest
+    chosen, _why = choose_backend(spec, backend)
     store = get_store()
     sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
-    job = Job(sweep_id, spec, chosen, spec.n_runs)
+    job = Job(sweep_id, spec, chosen, spec.n_runs, text=_("starting"))
 
     def progress(fraction: float, text: str) -> None:
         job.fraction, job.text = fraction, text

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import summary as summary_tables
+from core.i18n import _
 from core.store import Store, StoreError
 from core.tables import FORMATS, ImportRefused, export_runs, import_bytes
 from ui.runner import get_store
@@ -30,7 +31,7 @@ def current_link() -> str:
 def copy_link(container: Any = None) -> None:
     """Show the link to this exact view, with a copy button."""
     where = container or st
-    where.caption("Link to this view (widget values are in the URL):")
+    where.caption(_("Link to this view (widget values are in the URL):"))
     where.code(current_link(), language=None)
 
 
@@ -38,7 +39,7 @@ def download_buttons(ids: Sequence[int], stem: str = "overfit-lab-runs", contain
     """One download button per export format for the given runs (full configs; JSON adds histories)."""
     where = container or st
     if not ids:
-        where.caption("No runs to download.")
+        where.caption(_("No runs to download."))
         return
     store = get_store()
     cols = where.columns(len(FORMATS))
@@ -51,7 +52,7 @@ def download_buttons(ids: Sequence[int], stem: str = "overfit-lab-runs", contain
 def import_box(container: Any = None) -> list[int]:
     """An uploader that imports an exported table into the store; returns the ids added (empty if refused)."""
     where = container or st
-    upload = where.file_uploader("Import runs (csv, json, parquet or md from an Overfit Lab export)",
+    upload = where.file_uploader(_("Import runs (csv, json, parquet or md from an Overfit Lab export)"),
                                  type=["csv", "json", "parquet", "md"], key="import.file")
     if upload is None:
         return []
@@ -62,9 +63,10 @@ def import_box(container: Any = None) -> list[int]:
     try:
         report = import_bytes(get_store().require_writable(), upload.getvalue(), upload.name)
     except (ImportRefused, StoreError) as exc:
-        where.error(f"Import refused, nothing was stored: {exc}")
+        where.error(_("Import refused, nothing was stored: {problem}").format(problem=exc))
         return []
-    message = f"Imported {len(report.added)} runs from {upload.name}" + (f" ({report.skipped} were already stored)" if report.skipped else "")
+    message = _("Imported {n} runs from {file}").format(n=len(report.added), file=upload.name) + (
+        _(" ({n} were already stored)").format(n=report.skipped) if report.skipped else "")
     st.session_state[done_key] = (report.added, message)
     where.success(message)
     return report.added
@@ -103,28 +105,28 @@ def summary_panel(ids: Sequence[int], key: str, stem: str) -> None:
     store = get_store()
     runs = store.runs(list(ids))
     if runs.empty:
-        st.info("No runs to summarise.")
+        st.info(_("No runs to summarise."))
         return
     available, default = summary_tables.metric_choices(runs)
     study = str(runs["study"].iloc[0])
     # the key names the study: each study has its own metrics, and a URL keeps the choice for each
-    metrics = st.multiselect("summary metrics", available, default=default, key=f"{key}.{study}.metrics", bind="query-params",
-                             help="Columns of the summary table; by default the study's headline metrics.")
+    metrics = st.multiselect(_("summary metrics"), available, default=default, key=f"{key}.{study}.metrics", bind="query-params",
+                             help=_("Columns of the summary table; by default the study's headline metrics."))
     if available and not metrics:
-        st.info("Pick one or more metrics for the summary table.")
+        st.info(_("Pick one or more metrics for the summary table."))
         return
     try:  # no metric at all (every run diverged): the table still shows the settings and what was left out
         [summary] = summary_tables.summaries(store, list(ids), metrics=metrics or None)
     except ValueError as exc:
-        st.error(f"No summary: {exc}")
+        st.error(_("No summary: {problem}").format(problem=exc))
         return
     text = {fmt: summary_tables.render(summary, fmt) for fmt in summary_tables.FORMATS}
     st.markdown(text["markdown"])
     left, right = st.columns(2)
-    left.caption("Markdown, to paste into an issue (copy button at the top right):")
+    left.caption(_("Markdown, to paste into an issue (copy button at the top right):"))
     left.code(text["markdown"], language="markdown")
-    right.caption("LaTeX, with booktabs:")
+    right.caption(_("LaTeX, with booktabs:"))
     right.code(text["latex"], language="latex")
     for col, fmt in zip(st.columns(len(text)), text):
-        col.download_button(f"summary ({fmt})", text[fmt], icon=":material/download:", file_name=f"{stem}-summary.{summary_tables.SUFFIX[fmt]}",
+        col.download_button(_("summary ({format})").format(format=fmt), text[fmt], icon=":material/download:", file_name=f"{stem}-summary.{summary_tables.SUFFIX[fmt]}",
                             mime=summary_tables.MIME[fmt], key=f"{key}.download.{fmt}", on_click="ignore")

@@ -10,12 +10,15 @@ import altair as alt
 import pandas as pd
 
 from ..metrics import label
-from .curves import metric_colors
+from .curves import MAX_WIDTH, metric_colors, panel_layout
 
 
 def weight_histogram(weights: pd.DataFrame, *, by: str = "method", order: Sequence[str] | None = None, maxbins: int = 40,
-                     title: str = "Weights after training", height: int = 220, width: int = 220) -> alt.FacetChart:
-    """A histogram of the weights per value of `by`; weights that are exactly 0 are stacked in their own colour."""
+                     title: str = "Weights after training", height: int = 220, width: int = 220,
+                     max_width: int = MAX_WIDTH) -> alt.FacetChart:
+    """A histogram of the weights per value of `by`; weights that are exactly 0 are stacked in their own colour.
+    Panels narrow, then wrap, to stay within `max_width` pixels; their titles are never cut."""
+    columns, width = panel_layout(weights[by].nunique(), width, None, max_width, legend=100)
     data = weights.assign(kind=(weights["weight"] == 0).map({True: "exactly 0", False: "non-zero"}))
     lo, hi = float(data["weight"].min()), float(data["weight"].max())
     if hi - lo < 1e-12:
@@ -28,7 +31,8 @@ def weight_histogram(weights: pd.DataFrame, *, by: str = "method", order: Sequen
         order=alt.Order("kind:N", sort="ascending"),
         tooltip=["kind:N", alt.Tooltip("count():Q", title="weights")],
     ).properties(width=width, height=height).facet(
-        column=alt.Column(f"{by}:N", title=None, sort=list(order) if order else "ascending")
+        facet=alt.Facet(f"{by}:N", title=None, sort=list(order) if order else "ascending", header=alt.Header(labelLimit=0)),
+        columns=columns,
     ).properties(title=title)
 
 

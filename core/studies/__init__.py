@@ -15,6 +15,7 @@ from . import (
     weight_decay,
 )
 from .base import (
+    DefaultSweep,
     Report,
     RunResult,
     Study,
@@ -48,4 +49,4 @@ def get_study(study_id: str) -> Study:
         raise ValueError(f"unknown study {study_id!r}; expected one of {', '.join(STUDIES)}") from None
 
 
-__all__ = ["STUDIES", "Report", "RunResult", "Study", "check_run", "config_dict", "get_study", "run_study"]
+__all__ = ["STUDIES", "DefaultSweep", "Report", "RunResult", "Study", "check_run", "config_dict", "get_study", "run_study"]

@@ -1,5 +1,6 @@
 """Data augmentation: random rotations, shifts and pixel noise on training images only."""
 
+from .base import DefaultSweep
 from .common import classification_study
 
 STUDY = classification_study(
@@ -10,4 +11,10 @@ STUDY = classification_study(
     train_size=0.1,
     hidden=128,
     epochs=60,
+    sweep=DefaultSweep(
+        grid=("train_size=0.05,0.1,0.2,0.5", "augment=false,true"),
+        set=("hidden=256", "epochs=200"),
+        why="Training sets from 5% to 50% of digits, each with and without augmentation; 200 epochs, because augmented "
+            "images are harder to fit and need longer.",
+    ),
 )

@@ -63,6 +63,20 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class DefaultSweep:
+    """A study's default sweep, written as the CLI takes it: the parameter that matters, over a range that shows the
+    turn, and the fixed values that let it show (e.g. few training points). `core.sweeps.default_spec` builds it."""
+
+    grid: tuple[str, ...]  # --grid texts: 'degree=1:15:15', 'weight_decay=0.0001:100:13:log', 'augment=false,true'
+    set: tuple[str, ...] = ()  # --set texts for the values the sweep fixes, e.g. 'n_train=20'
+    why: str = ""  # why this range and these fixed values (the setup, not a claim about the results)
+
+    def args(self) -> list[str]:
+        """The `python -m core sweep STUDY` arguments that run this sweep."""
+        return [a for s in self.set for a in ("--set", s)] + [a for g in self.grid for a in ("--grid", g)]
+
+
+@dataclass(frozen=True)
 class Study:
     """A study declared once: parameters, data, model, training settings and report."""
 
@@ -77,6 +91,7 @@ class Study:
     check: Callable[[Config], None] | None = None  # cross-parameter rules, raising ValueError
     expand: Callable[[Config], list[Config]] | None = None  # one config → several runs (e.g. training sizes)
     headline: tuple[str, ...] = ()  # metrics a summary shows by default; empty: core.metrics.HEADLINE for the task
+    sweep: DefaultSweep | None = None  # the Sweeps page's and `python -m core sweep STUDY`'s default
     config_class: type = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

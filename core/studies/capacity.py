@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..params import P, Param
-from .base import Report, Study, train_config_from
+from .base import DefaultSweep, Report, Study, train_config_from
 
 BUDGET = Param("budget", 0, "Parameter budget: when > 0 the hidden width is chosen so the MLP has about this many parameters (compare depths at equal size).", 0, 100_000)
 
@@ -80,4 +80,8 @@ STUDY = Study(
     train_config=train_config_from,
     report=report,
     headline=("test_loss", "train_loss", "gap", "n_params"),
+    sweep=DefaultSweep(
+        grid=("hidden=1:64:7:log",),
+        why="One hidden layer 1, 2, 4, … 64 units wide fitting sin: from too narrow to bend with it to wide enough.",
+    ),
 )

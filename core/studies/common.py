@@ -219,8 +219,9 @@ def _boundary(data: DataBundle, model: nn.Module) -> pd.DataFrame:
     return pd.DataFrame({"x1": grid[:, 0].numpy(), "x2": grid[:, 1].numpy(), "p_class1": p1})
 
 
-def classification_study(id: str, title: str, summary: str, expand=None, headline: tuple[str, ...] = (), **defaults):
-    """A study of the classification family: the same parameters and pipeline, its own defaults (and headline metrics)."""
+def classification_study(id: str, title: str, summary: str, expand=None, headline: tuple[str, ...] = (), sweep=None,
+                         **defaults):
+    """A study of the classification family: the same parameters and pipeline, its own defaults (headline metrics, sweep)."""
     from .base import Study
 
     return Study(
@@ -235,4 +236,5 @@ def classification_study(id: str, title: str, summary: str, expand=None, headlin
         check=check_classification,
         expand=expand,
         headline=headline,
+        sweep=sweep,
     )

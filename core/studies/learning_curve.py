@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..params import Param
+from .base import DefaultSweep
 from .common import classification_study
 
 N_SIZES = Param("n_sizes", 6, "Number of training-set sizes, log-spaced from 5% up to train_size (1 = just train_size).", 1, 20)
@@ -32,5 +33,10 @@ _base = classification_study(
     expand=expand,
     val_fraction=0.2,
     epochs=40,
+    sweep=DefaultSweep(
+        grid=("train_size=0.05,0.1,0.2,0.5,1",),
+        set=("n_sizes=1",),
+        why="One run per training-set size, from 5% of the training set to all of it (n_sizes=1: each point is one size).",
+    ),
 )
 STUDY = dataclasses.replace(_base, params=_base.params + (N_SIZES,))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..params import P
-from .base import Report, Study
+from .base import DefaultSweep, Report, Study
 from .common import (
     check_regression_optimizer,
     closed_form,
@@ -74,4 +74,8 @@ STUDY = Study(
     train_config=regression_train_config,
     report=report,
     check=check_regression_optimizer,
+    sweep=DefaultSweep(
+        grid=("lr=0.003,0.01,0.03,0.1,0.3,1",),
+        why="Learning rates from a decade below the default 0.03 to 1, over the same 20 epochs.",
+    ),
 )

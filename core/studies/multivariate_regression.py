@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..params import P
-from .base import Report, Study
+from .base import DefaultSweep, Report, Study
 from .common import (
     check_regression_optimizer,
     closed_form,
@@ -76,4 +76,8 @@ STUDY = Study(
     train_config=regression_train_config,
     report=report,
     check=check_regression_optimizer,
+    sweep=DefaultSweep(
+        grid=("lr=0.001,0.003,0.01,0.03,0.1,0.3",),
+        why="Learning rates from 30× below the default 0.03 to 10× above it, over the same 10 epochs.",
+    ),
 )

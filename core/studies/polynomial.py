@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..params import P
-from .base import Report, Study, train_config_from
+from .base import DefaultSweep, Report, Study, train_config_from
 from .common import linear_weights
 
 
@@ -87,4 +87,10 @@ STUDY = Study(
     model=model,
     train_config=train_config_from,
     report=report,
+    sweep=DefaultSweep(
+        grid=("degree=1:15:15",),
+        set=("n_train=20", "optimizer=adam", "lr=0.3", "batch_size=20", "epochs=500"),
+        why="Every degree from 1 to 15 on only 20 training points: from too few features for the cubic to enough to "
+            "fit the noise. Adam on full batches, because plain SGD barely moves the tiny x^i/i! columns of high degrees.",
+    ),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..params import P
-from .base import Report, Study, train_config_from
+from .base import DefaultSweep, Report, Study, train_config_from
 from .common import weight_summary
 
 
@@ -52,4 +52,10 @@ STUDY = Study(
     train_config=train_config_from,
     report=report,
     headline=("test_loss", "train_loss", "gap", "weight_norm", "zero_weights"),  # L1's exact zeros are the story
+    sweep=DefaultSweep(
+        grid=("weight_decay=0.0001:100:13:log",),
+        set=("n_train=50",),
+        why="λ from 0.0001 (200 weights, 50 examples: nothing stops an exact fit) to 100 (every weight shrunk towards 0, "
+            "so the model predicts the mean), two values per decade.",
+    ),
 )
