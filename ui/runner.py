@@ -20,12 +20,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+import pandas as pd
 import streamlit as st
 
 from core.data import DataUnavailable
-from core.pipeline import expand, train
+from core.pipeline import expand, plan, train
 from core.store import Store, StoreError, to_json
 from core.studies import RunResult, check_run, config_dict, get_study, run_study
+from ui.live import LiveCharts, tag
 
 CACHE_SIZE = 256
 
@@ -136,7 +138,7 @@ def _store_once(entries: Sequence[_Entry]) -> None:
     except ValueError as exc:  # StoreError, or a run outside the store's schema
         st.warning(f"Trained, but not stored: {exc}", icon=":material/database:")
 def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: int | None, fold: int | None,
-          store: bool) -> list[list[RunResult]] | None:
+          store: bool, live: LiveCharts | None = None) -> list[list[RunResult]] | None:
     """The runs of each (values, label): from the cache, or trained together in one core call; None after a message."""
     study = get_study(study_id)
     cfgs = []
@@ -173,7 +175,17 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
 
         try:
             per_config = [expand(study, [cfg], folds, fold) for cfg, _ in todo.values()]
-            results = train(study, [p for pts in per_config for p in pts], progress=progress)
+            points = [p for pts in per_config for p in pts]
+            bases: dict = {}
+            groups = plan(study, points, bases=bases)
+            callbacks = []
+            if live is not None:  # the runs' curves grow on the page as they train, beside the cached ones
+                labels = [label for (_, label), pts in zip(todo.values(), per_config) for _ in pts]
+                cached = [tag(r.history, items[keys.index(key)][1], r.config.get("fold"))
+                          for key in dict.fromkeys(keys) if key in entries for r in entries[key].results]
+                callbacks.append(live.callback(labels, [p.fold for p in points], [g.points for g in groups],
+                                               pd.concat(cached, ignore_index=True) if cached else None))
+            results = train(study, points, progress=progress, callbacks=callbacks, bases=bases, groups=groups)
         except DataUnavailable as exc:
             st.error(str(exc), icon=":material/inventory_2:")
             return None
@@ -193,17 +205,24 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
 
 
 def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, fold: int | None = None,
-        label: str | None = None, store: bool = True) -> list[RunResult] | None:
-    """Train (or fetch from cache) the runs of a study config; None after showing an error message."""
-    runs = _runs(study_id, [(values, label or "")], folds, fold, store)
+        label: str | None = None, store: bool = True, live: LiveCharts | None = None) -> list[RunResult] | None:
+    """Train (or fetch from cache) the runs of a study config; None after showing an error message.
+
+    With `live`, its charts grow epoch by epoch while the runs train (see `ui.live`); the page draws the
+    finished ones with `live.show(...)`.
+    """
+    runs = _runs(study_id, [(values, label or "")], folds, fold, store, live)
     return runs[0] if runs is not None else None
 
 
-def run_each(study_id: str, configs: Sequence[tuple[Mapping[str, Any], str]], *, store: bool = True) -> list[RunResult] | None:
+def run_each(study_id: str, configs: Sequence[tuple[Mapping[str, Any], str]], *, folds: int | None = None,
+             store: bool = True, live: LiveCharts | None = None) -> list[RunResult] | None:
     """One run per (values, label), e.g. a degree or a strength each, trained together where they share a model
-    shape; None (after the message) if any cannot run."""
-    runs = _runs(study_id, configs, None, None, store)
-    return [r[0] for r in runs] if runs is not None else None
+    shape; None (after the message) if any cannot run. With `folds`, each config's K runs follow one another."""
+    runs = _runs(study_id, configs, folds, None, store, live)
+    if runs is None:
+        return None
+    return [r[0] for r in runs] if not folds else [r for per_config in runs for r in per_config]
 
 
 def prefetch(study_id: str, values_list: Sequence[Mapping[str, Any]], *, folds: int | None = None) -> None:

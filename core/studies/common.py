@@ -167,13 +167,16 @@ def classification_train_config(cfg):
 
 
 def classification_report(cfg, model: nn.Module, data: DataBundle, result):
-    """Weight norm and size; confusion matrix, misclassified test images and (2-D sets) the decision-boundary grid,
-    each made when asked for."""
+    """Weight norm and size; confusion matrix, misclassified test images and (2-D sets) the decision-boundary grid
+    and the points, each made when asked for."""
     from .base import Report
 
     frames = {"confusion": lambda: _confusion(data, model), "misclassified": lambda: _misclassified(data, model)}
     if data.image_shape is None and data.n_inputs == 2:
+        from ..boundary import points_frame
+
         frames["boundary"] = lambda: _boundary(data, model)
+        frames["points"] = lambda: points_frame(data)
     metrics, frames["weights"] = weight_summary(model)
     return Report(metrics={"weight_norm": metrics["weight_norm"], "n_params": sum(p.numel() for p in model.parameters())}, frames=frames)
 
@@ -208,15 +211,12 @@ def _misclassified(data: DataBundle, model: nn.Module) -> pd.DataFrame:
 
 
 def _boundary(data: DataBundle, model: nn.Module) -> pd.DataFrame:
-    import pandas as pd
     import torch
 
-    from ..data import grid_2d
-    from ..training import predict
+    from ..boundary import REPORT_STEPS, boundary_frame
 
-    grid = grid_2d(torch.cat([data.train.X, data.test.X]))
-    p1 = torch.softmax(predict(model, grid), 1)[:, 1].numpy()
-    return pd.DataFrame({"x1": grid[:, 0].numpy(), "x2": grid[:, 1].numpy(), "p_class1": p1})
+    X = torch.cat([split.X for split in data.splits().values()])
+    return boundary_frame(model, X, data.n_classes or 2, REPORT_STEPS)
 
 
 def classification_study(id: str, title: str, summary: str, expand=None, headline: tuple[str, ...] = (), sweep=None,
