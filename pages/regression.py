@@ -120,7 +120,8 @@ if multi_tab.open:
         )
         if mv and not warn_if_diverged(mv):
             r = mv[0]
-            st.altair_chart(weights_compare(r.frames["weights"], title=_("Learned, closed-form and true weights")))
+            st.altair_chart(weights_compare(r.frames["weights"], title=_("Learned, closed-form and true weights"),
+                                            names={"true": _("true"), "learned": _("learned"), "closed_form": _("closed form")}))
             st.caption(_("‖w − w_true‖ = {error}; test MSE = {test}").format(error=f"{r.metrics['weight_error']:.4f}",
                                                                           test=f"{r.metrics['test_loss']:.4f}"))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,11 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 PAGE_TIMEOUT_MS = 90_000
 WIDTH = 1400
 OPEN_AT_ONCE = 3  # pages open at a time
+# Views known to draw wider than their column, each fixed by the branch that owns the page (issue 7, item 7). They
+# warn instead of failing; once one fits, the test fails until it is removed here, so the list cannot go stale.
+KNOWN_OVERFLOW = {
+    "regularization → L2, L1 and weight decay": "issue 7 item 7: the 'MSE by epoch' facet row runs off the right edge",
+}
 CHART = "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
 # views whose content is tables and numbers, not charts ("page" or "page → tab label")
 NO_CHART = {"home", "basics → Forward and backward"}
@@ -200,9 +206,11 @@ def test_every_tab_of_every_page(server, browser):
     failures, seen = [], []
     context = browser.new_context(viewport={"width": WIDTH, "height": 1000})
     todo, open_views = page_urls(sweep_id), []
-    # a few pages at once, round robin: one trains on the server while another is measured and photographed
+    # a few pages at once, round robin: one trains on the server while another is measured and photographed.
+    # The home page goes first and alone: until one page has run through the router (dashboard.py), Streamlit serves
+    # page URLs in its old pages/ mode (see ui/boot.py), and several such first requests at once can stay there.
     while todo or open_views:
-        while todo and len(open_views) < OPEN_AT_ONCE:
+        while todo and len(open_views) < (OPEN_AT_ONCE if seen else 1):
             name, path = todo.pop(0)
             open_views.append(View(context, f"{url}/{path}", name))
         view = open_views.pop(0)
@@ -218,5 +226,12 @@ def test_every_tab_of_every_page(server, browser):
         else:
             open_views.append(view)
     context.close()
+    known = {view: reason for view, reason in KNOWN_OVERFLOW.items()
+             if any(f.startswith(f"{view}: ") and " past its " in f for f in failures)}
+    fixed = set(KNOWN_OVERFLOW) - set(known)
+    failures = [f for f in failures if not any(f.startswith(f"{view}: ") and " past its " in f for view in known)]
+    for view, reason in known.items():
+        warnings.warn(f"{view}: still wider than its column ({reason})")
+    assert not fixed, f"no longer too wide, remove from KNOWN_OVERFLOW: {sorted(fixed)}"
     assert not failures, "\n".join(failures)
     assert len(seen) >= 20 and {"capacity → Width vs depth", "regression → Polynomial"} <= set(seen)  # the tabs were found

@@ -43,6 +43,12 @@ def clip_y(frame: pd.DataFrame, window: tuple[float, float]) -> pd.DataFrame:
     return frame.assign(y=frame["y"].clip(lo - span, hi + span))
 
 
+def _solid_first(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Rows in CURVE_STYLE's order, so dashed and dotted lines are drawn over the solid one they may lie on."""
+    rank = {c: i for i, c in enumerate(CURVE_STYLE)}
+    return frame.sort_values(column, key=lambda s: s.map(rank).fillna(len(rank)), kind="stable")
+
+
 def fit_plot(points: pd.DataFrame, fit: pd.DataFrame, *, color_field: str = "line", x_domain: tuple[float, float] | None = None,
              title: str | None = None, height: int = 300) -> alt.LayerChart:
     """Scatter of the data (coloured by split) under fitted lines (coloured by `color_field`), on the data's y range:
@@ -55,13 +61,13 @@ def fit_plot(points: pd.DataFrame, fit: pd.DataFrame, *, color_field: str = "lin
         color=split_color(_("data"), present=points["split"].unique()),
         tooltip=[alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f"), alt.Tooltip("split:N", title=_("split"))],
     )
-    lines = clip_y(fit, window).assign(name=fit[color_field].map(lambda c: _(CURVE_NAMES.get(c, c))))
+    lines = _solid_first(clip_y(fit, window), color_field).assign(name=lambda f: f[color_field].map(lambda c: _(CURVE_NAMES.get(c, c))))
     order = [_(CURVE_NAMES.get(c, c)) for c in CURVE_STYLE if c in set(fit[color_field])]
     order += [n for n in lines["name"].unique() if n not in order]
     styles = {_(CURVE_NAMES.get(c, c)): style for c, style in CURVE_STYLE.items()}
     drawn = alt.Chart(lines).mark_line(strokeWidth=2.5, clip=True).encode(
         x=alt.X("x:Q", scale=xscale), y=alt.Y("y:Q", scale=yscale),
-        color=alt.Color("name:N", title=_("line"), sort=order,
+        color=alt.Color("name:N", title=_("line"), sort=order, legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, labelLimit=0),
                         scale=alt.Scale(domain=order, range=[styles.get(n, ("#7f7f7f", [1, 0]))[0] for n in order])),
         strokeDash=alt.StrokeDash("name:N", sort=order, legend=None,
                                   scale=alt.Scale(domain=order, range=[styles.get(n, ("", [1, 0]))[1] for n in order])),
@@ -98,7 +104,7 @@ def polynomial_fit(points: pd.DataFrame, curves: pd.DataFrame, *, title: str, x_
     x, y = alt.X("x:Q", title="x", scale=xscale), alt.Y("y:Q", title="y", scale=yscale)
     dots = points[points["x"].between(*x_domain)].assign(series=points["split"].map(kinds))
     tooltip = [alt.Tooltip("series:N", title=_("what")), alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".3g")]
-    lines = clip_y(curves[curves["curve"].isin(shown)], window)
+    lines = _solid_first(clip_y(curves[curves["curve"].isin(shown)], window), "curve")
     lines = lines.assign(series=lines["curve"].map(lambda c: _(CURVE_NAMES[c])))
     layers = [alt.Chart(lines).mark_line(strokeWidth=2.2, clip=True).encode(x=x, y=y, color=color, strokeDash=dash, tooltip=tooltip)]
     # points over the curves (test points lie along the truth and would vanish under it), training points on top
