@@ -78,10 +78,14 @@ RISE = 2.0
 
 
 def degree_trend(runs: pd.DataFrame, train: str = "closed_form_train_loss", test: str = "closed_form_test_loss",
-                 tol: float = 0.01) -> DegreeTrend:
+                 tol: float = 0.01) -> DegreeTrend | None:
     """Read a degree sweep (a row per degree with `train` and `test` columns): does training error keep falling,
-    where is test error lowest, and does it rise again past that?"""
-    frame = runs.groupby("degree")[[train, test]].mean().sort_index()
+    where is test error lowest, and does it rise again past that? None when fewer than two degrees have both."""
+    if not {train, test} <= set(runs.columns):
+        return None
+    frame = runs.groupby("degree")[[train, test]].mean().dropna().sort_index()
+    if len(frame) < 2:
+        return None
     degrees = [int(d) for d in frame.index]
     tr, te = frame[train].tolist(), frame[test].tolist()
     falls = all(b <= a * (1 + tol) + 1e-12 for a, b in zip(tr, tr[1:]))

@@ -34,8 +34,6 @@ _METRICS = [
     Metric("closed_form_b", float, "Least-squares intercept from the normal equations."),
     Metric("weight_error", float, "Distance ‖w_learned − w_true‖."),
     Metric("bias_error", float, "|b_learned − b_true|."),
-    Metric("closed_form_train_loss", float, "Training MSE of the least-squares (closed-form) fit: the lowest the model class reaches."),
-    Metric("closed_form_test_loss", float, "Test MSE of the least-squares (closed-form) fit."),
     Metric("coef_error", float, "Distance between learned and true polynomial coefficients."),
     Metric("weight_norm", float, "L2 norm of the weights (biases excluded)."),
     Metric("weight_l1", float, "L1 norm of the weights (biases excluded)."),
@@ -43,6 +41,8 @@ _METRICS = [
     Metric("n_weights", int, "Number of weights (biases excluded)."),
     Metric("n_params", int, "Number of trainable parameters."),
     Metric("hidden_used", int, "Hidden width actually used (after matching a parameter budget)."),
+    Metric("closed_form_train_loss", float, "Training MSE of the least-squares (closed-form) fit: the lowest the model class reaches."),
+    Metric("closed_form_test_loss", float, "Test MSE of the least-squares (closed-form) fit."),
 ]
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}

@@ -62,6 +62,9 @@ if fit_tab.open:
                         st.altair_chart(polynomial_fit(r.frames["points"], r.frames["curve"], y_domain=window,
                                                        title=_("{name}: degree {d}").format(name=name, d=d)))
                     m = r.metrics
+                    if r.status != "ok":  # no report for a diverged run: nothing to judge
+                        st.metric(_("{name}: test MSE (least squares)").format(name=name), _("diverged"))
+                        continue
                     st.metric(_("{name}: test MSE (least squares)").format(name=name), L.num(m["closed_form_test_loss"]),
                               delta=_("train MSE {value}").format(value=L.num(m["closed_form_train_loss"])), delta_color="off")
                     st.markdown(L.fit_verdict(m["closed_form_train_loss"], m["closed_form_test_loss"], noise))
@@ -70,10 +73,11 @@ if fit_tab.open:
             frame = sweep_frame(results)
             names = {"closed_form_train_loss": _("train MSE, least squares"), "closed_form_test_loss": _("test MSE, least squares"),
                      "train_loss": _("train MSE, gradient descent"), "test_loss": _("test MSE, gradient descent")}
-            st.altair_chart(metric_vs(frame, "degree", list(names), names=names, dashed=["train_loss", "test_loss"], log_y=True,
+            st.altair_chart(metric_vs(frame, "degree", [k for k in names if k in frame], names=names, dashed=["train_loss", "test_loss"], log_y=True,
                                       best="closed_form_test_loss", integer_x=True, y_title=_("MSE (log scale)"), height=300,
                                       title=_("Train and test MSE against degree (log scale)")))
-            st.caption(L.degree_caption(L.degree_trend(frame)) + " " + _(
+            trend = L.degree_trend(frame)
+            st.caption((L.degree_caption(trend) + " " if trend else "") + _(
                 "(The dashed vertical line marks the lowest least-squares test error — fine for a demonstration, but "
                 "choosing a model this way spends the test set: see *Data strategies → Validation set*.)"))
 
