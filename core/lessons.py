@@ -235,9 +235,11 @@ class LossSwings:
         return not self.explodes and self.rises >= 2 and self.falls >= 2
 
 
-def loss_swings(history: pd.DataFrame, split: str = "train", y: str = "loss") -> LossSwings:
-    """Read one run's loss curve on `split`."""
+def loss_swings(history: pd.DataFrame, split: str = "train", y: str = "loss") -> LossSwings | None:
+    """Read one run's loss curve on `split` (None when it recorded no epoch)."""
     values = history[history["split"] == split].sort_values("epoch")[y].astype(float).tolist()
+    if not values:
+        return None
     steps = list(zip(values, values[1:]))
     return LossSwings(values[0], values[-1], min(values), max(values), sum(b > a for a, b in steps),
                       sum(b < a for a, b in steps), len(values))

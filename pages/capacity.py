@@ -110,7 +110,8 @@ if wd_tab.open:
                                                  function=function, budget=budget)))
             frame = sweep_frame(results)
             right.altair_chart(metric_vs(frame, "depth", ["train_loss", "test_loss"], log_y=True, integer_x=True, legend_below=True,
-                                         names={"train_loss": _("train MSE"), "test_loss": _("test MSE")}, y_title=_("MSE (log scale)"),
+                                         names={"train_loss": _("train MSE"), "test_loss": _("test MSE")}, dashed=["train_loss"],
+                                         y_title=_("MSE (log scale)"),
                                          title=_("Train and test MSE against depth (log scale)")))
             table = frame[["depth", "hidden_used", "n_params", "train_loss", "test_loss"]].rename(columns={
                 "depth": _("depth"), "hidden_used": _("width"), "n_params": _("parameters"), "train_loss": _("train MSE"),
@@ -153,7 +154,8 @@ if ua_tab.open:
                                                  function=function, activation=activation)))
             frame = sweep_frame(results)
             right.altair_chart(metric_vs(frame, "hidden", ["train_loss", "test_loss"], log_x=True, log_y=True, legend_below=True,
-                                         names={"train_loss": _("train MSE"), "test_loss": _("test MSE")}, y_title=_("MSE (log scale)"),
+                                         names={"train_loss": _("train MSE"), "test_loss": _("test MSE")}, dashed=["train_loss"],
+                                         y_title=_("MSE (log scale)"),
                                          title=_("Train and test MSE against N (log scales)")))
             st.caption(L.approximation_caption(frame) + " " + _(
                 "The theorem promises that a good approximation exists, not that gradient descent finds it: extra units "

@@ -79,8 +79,8 @@ if uni_tab.open:
             # the guide's claim is about not clearing: measure it on these settings even while the toggle is on
             kept = scratch if not clear else run("linear-regression", {**values, "model": "scratch", "clear_grad": False},
                                                   label=_("the from-scratch model without clearing"))
-            if kept:
-                swings = L.loss_swings(kept[0].history)
+            swings = L.loss_swings(kept[0].history) if kept else None
+            if swings:
                 guide_callout(
                     _("gradients not cleared"), "梯度清零",
                     _("forgetting `zero_grad()` causes an exponential gradient explosion."),
