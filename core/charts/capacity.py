@@ -26,22 +26,26 @@ def curves_overlay(curves: pd.DataFrame, points: pd.DataFrame | None = None, *, 
     colors = _ramp(len(names)) + ["#111111"]
     dashes = [DASHES[i % len(DASHES)] for i in range(len(names))] + [[5, 4]]
     legend = alt.Legend(orient="bottom", direction="vertical", columns=1 if len(domain) <= 5 else 2, labelLimit=0, titleLimit=0,
-                        symbolStrokeWidth=2.5, symbolSize=300)
+                        symbolType="stroke", symbolStrokeWidth=2.5, symbolSize=300)
     layers = []
     if points is not None and len(points):
-        layers.append(alt.Chart(points.assign(kind=_("training points"))).mark_circle(size=16, opacity=0.45).encode(
+        # named through the shape channel, so the colour scale (and its legend, merged with the dashes) stays the curves'
+        layers.append(alt.Chart(points.assign(kind=_("training points"))).mark_point(size=16, opacity=0.45, filled=True,
+                                                                                   color="#888888").encode(
             x=alt.X("x:Q", title="x"), y=alt.Y("y:Q", title="y"),
-            color=alt.Color("kind:N", title=_("data"), scale=alt.Scale(range=["#888888"]),
-                            legend=alt.Legend(orient="bottom", labelLimit=0)),
+            shape=alt.Shape("kind:N", title=_("data"), scale=alt.Scale(range=["circle"]),
+                            legend=alt.Legend(orient="bottom", labelLimit=0, symbolFillColor="#888888", symbolStrokeColor="#888888")),
         ))
     layers.append(alt.Chart(pd.concat([nets, truth], ignore_index=True)).mark_line(strokeWidth=2).encode(
         x=alt.X("x:Q", title="x"), y=alt.Y("y:Q", title="y"),
         color=alt.Color(f"{by}:N", title=legend_title or by.replace("_", " "), sort=domain,
                         scale=alt.Scale(domain=domain, range=colors), legend=legend),
-        strokeDash=alt.StrokeDash(f"{by}:N", sort=domain, scale=alt.Scale(domain=domain, range=dashes), legend=None),
+        # same field, title and order as the colour: one legend, whose symbols show each curve's dash too
+        strokeDash=alt.StrokeDash(f"{by}:N", title=legend_title or by.replace("_", " "), sort=domain,
+                                  scale=alt.Scale(domain=domain, range=dashes), legend=legend),
         tooltip=[f"{by}:N", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f")],
     ))
-    return fit_width(alt.layer(*layers).resolve_scale(color="independent").properties(title=title or _("Fitted curves"), height=height))
+    return fit_width(alt.layer(*layers).properties(title=title or _("Fitted curves"), height=height))
 
 
 def _ramp(n: int) -> list[str]:

@@ -136,8 +136,8 @@ def metric_vs(
         color=alt.Color("metric:N", title=_("metric"), sort=order, legend=legend,
                         scale=alt.Scale(domain=order, range=metric_colors(metrics))),
     )
-    if dashed:
-        base = base.encode(strokeDash=alt.StrokeDash("metric:N", sort=order, legend=None, scale=alt.Scale(
+    if dashed:  # same field, title and order as the colour: the one legend shows the dashes too
+        base = base.encode(strokeDash=alt.StrokeDash("metric:N", title=_("metric"), sort=order, legend=legend, scale=alt.Scale(
             domain=order, range=[[6, 4] if m in dashed else [1, 0] for m in metrics])))
     line = base.mark_line(point=True).encode(
         y=alt.Y("mean(value):Q", title=y_title or ", ".join(label(m) for m in metrics), scale=ys, axis=y_axis),
