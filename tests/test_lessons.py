@@ -130,3 +130,19 @@ def test_line_leaves_and_numbers_stay_short():
     assert not L.line_leaves(inside, points)
     assert L.line_leaves(inside.assign(y=[0.0, 1e14, 0.1, 0.9]), points)
     assert L.num(-1.0037e14) == "-1.00e+14" and L.num(0.0123456) == "0.0123" and L.num(2.0) == "2"
+
+
+def test_the_vanishing_gradient_text_holds_at_the_default_depth_and_width():
+    from core import nn_basics as nb
+
+    depth, width = nb.PARAMS["depth"].default, nb.PARAMS["hidden"].default
+
+    def ratios(init: str) -> dict[str, float]:
+        table = nb.gradient_table(nb.gradient_norms(depth, init=init, width=width), depth)
+        return dict(zip(table["activation"], table["ratio to depth 1"]))
+
+    he, small = ratios("he"), ratios("pytorch")
+    # "sigmoid: the first layer gets almost nothing; ReLU with He initialisation keeps its size"
+    assert he["sigmoid"] < 1e-3 and he["relu"] > 0.5 and he["leaky_relu"] > 0.5
+    # "try pytorch (small weights), where tanh and ReLU shrink too"
+    assert small["tanh"] < 0.1 and small["relu"] < 0.1
