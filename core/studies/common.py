@@ -26,6 +26,8 @@ def least_squares(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Columns such as x^20/20! are tiny beside x^0, which stalls gradient descent and would make an SVD treat them as
     zero: each column is scaled to unit norm for the solve (and the solution scaled back), so every degree counts.
     """
+    import torch  # imported here, so that reading the study declarations does not load torch
+
     X = X.double()
     scale = X.norm(dim=0).clamp_min(torch.finfo(torch.float64).tiny)
     solution = torch.linalg.lstsq(X / scale, y.double().reshape(len(X), -1), driver="gelsd").solution
