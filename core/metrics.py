@@ -44,6 +44,8 @@ _METRICS = [
     Metric("n_weights", int, "Number of weights (biases excluded)."),
     Metric("n_params", int, "Number of trainable parameters."),
     Metric("hidden_used", int, "Hidden width actually used (after matching a parameter budget)."),
+    Metric("closed_form_train_loss", float, "Training MSE of the least-squares (closed-form) fit: the lowest the model class reaches.", better="lower"),
+    Metric("closed_form_test_loss", float, "Test MSE of the least-squares (closed-form) fit.", better="lower"),
 ]
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}

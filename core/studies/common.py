@@ -20,12 +20,26 @@ if TYPE_CHECKING:
 IMAGE_DATASETS = ("digits", "mnist")
 
 
+def least_squares(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The least-squares solution of X·w ≈ y in float64 (minimum norm when X has more columns than rows).
+
+    Columns such as x^20/20! are tiny beside x^0, which stalls gradient descent and would make an SVD treat them as
+    zero: each column is scaled to unit norm for the solve (and the solution scaled back), so every degree counts.
+    """
+    import torch  # imported here, so that reading the study declarations does not load torch
+
+    X = X.double()
+    scale = X.norm(dim=0).clamp_min(torch.finfo(torch.float64).tiny)
+    solution = torch.linalg.lstsq(X / scale, y.double().reshape(len(X), -1), driver="gelsd").solution
+    return solution / scale.reshape(-1, 1)
+
+
 def closed_form(X: torch.Tensor, y: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, float]:
     """Least-squares weights (and intercept) from the normal equations, via lstsq."""
     import torch
 
     A = torch.cat([X, torch.ones(len(X), 1)], dim=1) if bias else X
-    sol = torch.linalg.lstsq(A.double(), y.double()).solution.float()
+    sol = least_squares(A, y).float()
     return (sol[:-1, 0], float(sol[-1, 0])) if bias else (sol[:, 0], 0.0)
 
 
