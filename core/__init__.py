@@ -7,16 +7,8 @@ starts without torch or pandas.
 
 from __future__ import annotations
 
-import os
-import sys
 from importlib import import_module
 from typing import Any
-
-# A Dask worker that ran another version of this code gets the new one from `core.cluster.ship_code`, whose upload
-# re-imports this package only: forget the submodules loaded from elsewhere, so that they load from here again.
-for _name in [n for n in sys.modules if n.startswith(__name__ + ".")]:
-    if not str(getattr(sys.modules[_name], "__file__", None) or "").startswith(__path__[0] + os.sep):
-        del sys.modules[_name]
 
 _LAZY = {"Store": ".store", "STUDIES": ".studies", "RunResult": ".studies", "Study": ".studies",
          "get_study": ".studies", "run_study": ".studies"}

@@ -2,13 +2,16 @@
 
 How the project's code reaches a Dask cluster: **the client ships it with the sweep.** Before any point is
 submitted, `connect` zips the `core` package (its `.py` files, about 0.4 MB; the same code always gives the
-same zip and name) and uploads it with Dask's own upload mechanism (`UploadFile` for the workers,
-`SchedulerUploadFile` for the scheduler, the plugins behind `Client.upload_file`), registered under one name so
-that a worker which joins or restarts later gets it too and a long-lived cluster holds one copy. So a scheduler
-and workers started anywhere (`dask scheduler`, `dask worker ADDRESS`) on machines that have only the
-requirements installed run exactly this checkout's code. Installing the project as a package was the other
-way; it was not taken because every worker machine would then need this checkout installed (and kept at the
-same version), and `core` is too generic a top-level name to put into site-packages.
+same zip and name) and registers it with Dask's plugin mechanism, as `Client.upload_file` does: a scheduler
+plugin and a worker plugin (`core.ship`, pickled by value) that write the zip, put it first on `sys.path` and
+make the process forget any `core` it imported before. They are registered under one name, so a worker that
+joins or restarts later gets the code too, and a long-lived cluster holds one copy: the latest sweep's. So a
+scheduler and workers started anywhere (`dask scheduler`, `dask worker ADDRESS`) on machines that have only the
+requirements installed run exactly this checkout's code, even after a sweep from another version. (Plain
+`upload_file` re-imports the top-level package only and keeps an archive it has seen before behind a newer one
+on `sys.path`, so switching back to earlier code would run the newer.) Installing the project as a package was
+the other way; it was not taken because every worker machine would then need this checkout installed (and kept
+at the same version), and `core` is too generic a top-level name to put into site-packages.
 
 Before training, every worker is checked: the packages the runs need (torch, numpy, pandas, scikit-learn, and
 Dask's own) must be installed there with the same major.minor version as here; anything else is refused in one
@@ -25,7 +28,6 @@ import io
 import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 import types
@@ -61,8 +63,8 @@ def end_with_parent(parent_pid: int, interval: float = 0.5) -> None:
     """In a worker process: exit as soon as `parent_pid` is no longer this process's parent.
 
     A killed parent (kill -9 runs no clean-up) leaves its children to init, which changes their parent id;
-    a daemon thread polls for that. Polling is used rather than Linux's PR_SET_PDEATHSIG, which fires when
-    the *thread* that started the worker ends (loky starts workers from a helper thread).
+    a daemon thread polls for that. Polling is used rather than Linux's PR_SET_PDEATHSIG, which is Linux only
+    and fires when the *thread* that started the worker ends (loky may start workers from its manager thread).
     """
     def watch() -> None:
         while os.getppid() == parent_pid:
@@ -117,17 +119,17 @@ def mismatch(where: str, theirs: dict[str, str | None], names: tuple[str, ...]) 
     return None
 
 
-def ship_code(client: Any) -> str:
-    """Upload this checkout's `core` package to the scheduler and every worker, present and future; returns the
-    archive's name."""
-    from distributed.diagnostics.plugin import SchedulerUploadFile, UploadFile
+def ship_code(client: Any, archive: tuple[str, bytes] | None = None) -> str:
+    """Install this checkout's `core` package (or `archive`, as `code_archive` gives it) on the scheduler and every
+    worker, present and future; returns the archive's name."""
+    import cloudpickle
 
-    name, data = code_archive()
-    with tempfile.TemporaryDirectory() as folder:  # the plugins read the file once, then hold its bytes
-        path = Path(folder) / name
-        path.write_bytes(data)
-        client.register_plugin(SchedulerUploadFile(str(path)), name=PLUGIN_NAME)
-        client.register_plugin(UploadFile(str(path)), name=PLUGIN_NAME)
+    from . import ship
+
+    name, data = archive or code_archive()
+    cloudpickle.register_pickle_by_value(ship)  # the machines cannot import `core` before they have it
+    client.register_plugin(ship.SchedulerCode(name, data, PACKAGE), name=PLUGIN_NAME)
+    client.register_plugin(ship.WorkerCode(name, data, PACKAGE), name=PLUGIN_NAME)
     return name
 
 

@@ -8,6 +8,7 @@ code reaches them only because the sweep ships it. Every process a test starts i
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -113,6 +115,26 @@ def test_a_sweep_on_a_real_cluster_stores_every_run_with_serial_numbers(cluster,
     for key, metrics in serial.items():
         for name in ("train_loss", "val_loss", "test_loss", "coef_error"):
             assert stored[key][name] == pytest.approx(metrics[name], rel=1e-9), (key, name)
+
+
+def test_the_latest_shipped_code_runs_even_when_switching_back(cluster):
+    """Code A, then B (another version), then A again: each time every machine imports exactly the shipped one."""
+    import core.cluster as cl
+
+    address, client = cluster
+    name_a, data_a = cl.code_archive()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data_a)) as src, zipfile.ZipFile(buf, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item))
+        dst.writestr("core/another_version.py", "")
+    name_b = "overfit_lab_000000000000.zip"
+    for name, data in ((name_a, data_a), (name_b, buf.getvalue()), (name_a, data_a)):
+        cl.ship_code(client, (name, data))
+        assert {env["code"] for env in client.run(cl.environment).values()} == {name}
+        assert client.run_on_scheduler(cl.environment)["code"] == name
+        has_b = client.run(importlib.util.find_spec, "core.another_version")
+        assert all((spec is not None) == (name == name_b) for spec in has_b.values())
 
 
 def test_killing_a_worker_mid_sweep_still_stores_every_run(cluster, tmp_path):
