@@ -375,37 +375,41 @@ def _processes(study_id: str, pts: Sequence[Any], finished, stop, workers: int |
 
 
 def _dask(study_id: str, pts: Sequence[Any], finished, stop, client) -> None:
-    from dask.distributed import wait
+    from dask.distributed import as_completed
 
     from .cluster import WORKER_WAIT_S, one_line
 
     futures = {client.submit(run_point, study_id, *_wire(p), pure=False): p for p in pts}
-    pending, alone_since = set(futures), None
+    left, alone_since, looked = set(futures), None, time.monotonic()
+    arriving = as_completed(futures)
     try:
-        while pending:
-            try:
-                done, pending = wait(pending, timeout=1.0, return_when="FIRST_COMPLETED")
-            except TimeoutError:  # nothing finished this second: look at the cluster and the cancel button
-                done = set()
+        while left:
+            done = arriving.next_batch(block=False)
             for future in done:
+                left.discard(future)
                 if future.status == "finished":
                     finished(future.result())
-            failed = next((f for f in done if f.status == "error"), None)
+            failed = next((f for f in done if f.status in ("error", "cancelled")), None)
             if failed is not None:
-                for future in list(pending):  # keep what finished meanwhile
+                for future in arriving.next_batch(block=False):  # keep what finished meanwhile
+                    left.discard(future)
                     if future.status == "finished":
                         finished(future.result())
-                        pending.discard(future)
-                raise RuntimeError(f"{describe_points([futures[failed]], pts)} failed on the cluster: "
-                                   f"{one_line(failed.exception())}")
+                why = (one_line(failed.exception()) if failed.status == "error"
+                       else "cancelled there (by another client, or a restarted scheduler)")
+                raise RuntimeError(f"{describe_points([futures[failed]], pts)} failed on the cluster: {why}")
             if stop():
                 break
-            if pending and not done:
-                alone_since = (alone_since or time.monotonic()) if not client.scheduler_info(n_workers=1)["workers"] else None
-                if alone_since is not None and time.monotonic() - alone_since > 3 * WORKER_WAIT_S:
-                    raise RuntimeError(f"every Dask worker has left the cluster (none for {3 * WORKER_WAIT_S} s)")
+            if left and not done:  # nothing arrived: wait a little, and look at the cluster once a second
+                time.sleep(0.2)
+                if time.monotonic() - looked >= 1:
+                    looked = time.monotonic()
+                    alone = not client.scheduler_info(n_workers=1)["workers"]
+                    alone_since = (alone_since or looked) if alone else None
+                    if alone_since is not None and looked - alone_since > 3 * WORKER_WAIT_S:
+                        raise RuntimeError(f"every Dask worker has left the cluster (none for {3 * WORKER_WAIT_S} s)")
     finally:
-        client.cancel(list(pending))
+        client.cancel(list(left))
 
 
 def sweep_frame(results: Sequence[RunResult]) -> "Any":
