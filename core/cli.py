@@ -2,6 +2,8 @@
 
 Bad input (an unknown study or parameter, a value out of range, a refused import, a results file
 that is not a usable store) exits with status 2 and one line naming what is wrong; nothing is stored.
+A run that fails stores none of its folds; a sweep that fails keeps the runs it stored and says how many
+and which points are missing; a Dask cluster that cannot take the sweep is named in one line (status 1).
 Heavy modules (torch, pandas, scikit-learn) are imported by the commands that use them, so `studies`
 answers at once.
 """
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from .cluster import one_line
 from .studies import STUDIES, get_study
 from .sweeps import BACKENDS
 
@@ -25,6 +28,10 @@ SUMMARY_FORMATS = ("markdown", "latex", "csv", "html")  # core.summary.FORMATS, 
 
 class UsageError(ValueError):
     """Bad input from the command line: exit status 2."""
+
+
+class RunFailed(RuntimeError):
+    """Training failed (not because of the input): exit status 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -118,19 +125,22 @@ def _dispatch(args) -> int:
     from .data import DataUnavailable
 
     torch.set_num_threads(threads)
+    from .cluster import ClusterError
+    from .sweeps import SweepFailed
+
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ValueError) as exc:  # ImportRefused is a ValueError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except DataUnavailable as exc:
+    except (DataUnavailable, RunFailed, SweepFailed, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # e.g. --out into a folder that does not exist
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: finished runs are stored", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a sweep's message says what it stored; a run stores all or nothing
+        print(f"interrupted: {str(exc) or 'nothing stored'}", file=sys.stderr)
         return 130
 
 
@@ -185,6 +195,7 @@ def progress_bar(total: int = 1000):
 
 
 def cmd_run(args) -> int:
+    from .data import DataUnavailable
     from .store import Store
     from .studies import check_run, run_study
 
@@ -194,6 +205,11 @@ def cmd_run(args) -> int:
     bar, progress = progress_bar()
     try:  # the terminal shows numbers only: the report's frames are not made
         results = run_study(study, cfg, folds=args.folds, fold=args.fold, progress=progress, store=store, report="metrics")
+    except DataUnavailable:
+        raise
+    except Exception as exc:  # run_study stores all folds or none: say that none were
+        failed = UsageError if isinstance(exc, ValueError) else RunFailed
+        raise failed(f"{one_line(exc)}; nothing stored") from exc
     finally:
         bar.close()
     print_runs([r.to_record() for r in results], args.format)

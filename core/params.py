@@ -168,7 +168,7 @@ class _Shared:
     hidden: Param = Param("hidden", 64, "Units in each hidden layer.", 1, 4096, log=True)
     depth: Param = Param("depth", 1, "Number of hidden layers (0 is a linear model).", 0, 16)
     activation: Param = Param("activation", "relu", "Nonlinearity of the hidden layers.", choices=("relu", "tanh", "sigmoid", "leaky_relu"))
-    batch_norm: Param = Param("batch_norm", False, "Batch normalisation after each hidden linear layer.")
+    batch_norm: Param = Param("batch_norm", False, "Batch normalisation after each hidden linear layer (needs batch_size >= 2; an epoch's last batch of one example is left out).")
     dataset: Param = Param("dataset", "digits", "Data set: digits (8x8, offline), mnist (28x28) or a 2-D toy set.", choices=("digits", "mnist", "moons", "circles", "xor", "spiral", "gaussians"))
     model: Param = Param("model", "mlp", "Model family.", choices=("softmax", "mlp"))
     patience: Param = Param("patience", 0, "Early stopping: epochs without val_loss improvement before stopping (0 = off).", 0, 1000)

@@ -116,10 +116,28 @@ def evaluate_all(model: nn.Module, data: DataBundle) -> dict[str, float]:
     return out
 
 
-def batches(n: int, batch_size: int, g: torch.Generator | None) -> Iterable[torch.Tensor]:
-    """Index tensors of mini-batches over n rows: shuffled by `g`, in order when g is None."""
+def batches(n: int, batch_size: int, g: torch.Generator | None, min_size: int = 1) -> Iterable[torch.Tensor]:
+    """Index tensors of mini-batches over n rows: shuffled by `g`, in order when g is None; a last batch smaller
+    than `min_size` is left out (batch norm's statistics need `min_size=2`)."""
     order = torch.randperm(n, generator=g) if g is not None else torch.arange(n)
-    return order.split(batch_size)
+    parts = order.split(batch_size)
+    return parts[:-1] if parts and len(parts[-1]) < min_size else parts
+
+
+def min_batch(model: nn.Module, batch_size: int, n_train: int) -> int:
+    """The smallest batch `model` can train on: 2 with batch norm (a batch of one has no spread), else 1.
+
+    ValueError naming batch_size (or the training set) when no batch would be that large.
+    """
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return 1
+    if batch_size < 2:
+        raise ValueError(f"batch_size: {batch_size} is not allowed with batch_norm; batch norm needs at least 2 "
+                         "examples per batch")
+    if n_train < 2:
+        raise ValueError(f"batch_norm: the training set has {n_train} example; batch norm needs at least 2 "
+                         "(use more training data or batch_norm=false)")
+    return 2
 
 
 def fit(
@@ -136,4 +154,4 @@ def fit(
 
 
 __all__ = ["EVAL_CHUNK", "OPTIMIZERS", "FitResult", "TrainConfig", "batches", "evaluate", "evaluate_all", "fit",
-           "history_frame", "loss_fn", "make_optimizer", "predict"]
+           "history_frame", "loss_fn", "make_optimizer", "min_batch", "predict"]

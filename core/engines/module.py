@@ -1,7 +1,8 @@
 """The module engine: one `nn.Module` trained with a torch optimizer (or the hand-written step).
 
 It trains anything a study can build: the from-scratch model with its manual step, batch norm, augmentation,
-accumulating gradients (clear_grad=False). Frozen parameters (requires_grad=False) are left out of the
+accumulating gradients (clear_grad=False). With batch norm, an epoch's last batch is left out when it holds one
+example (its batch statistics would be undefined), and batch_size=1 is refused by name. Frozen parameters (requires_grad=False) are left out of the
 optimizer, the penalties and the weight decay. In-memory data is batched by indexing tensors with a
 shuffled permutation (no per-sample Dataset calls).
 """
@@ -15,7 +16,7 @@ from torch import nn
 
 from ..data.bundle import DataBundle
 from ..models import Dropout, weight_tensors
-from ..training import TrainConfig, batches, evaluate, loss_fn, make_optimizer
+from ..training import TrainConfig, batches, evaluate, loss_fn, make_optimizer, min_batch
 
 
 class ModuleEngine:
@@ -28,6 +29,7 @@ class ModuleEngine:
         self.criterion = loss_fn(data.task)
         self.optimizer = optimizer or make_optimizer(model, cfg)
         self.weights = weight_tensors(model, include_bias=cfg.decay_bias)
+        self.min_batch = min_batch(model, cfg.batch_size, len(data.train))  # batch norm: a last batch of one is left out
         self.order_g = torch.Generator().manual_seed(cfg.seed)
         self.noise_g = torch.Generator().manual_seed(cfg.seed + 1)
         dropout_g = torch.Generator().manual_seed(cfg.seed + 2)
@@ -44,7 +46,7 @@ class ModuleEngine:
         add_penalty, proximal = penalty.active, penalty.proximal
         X, y = self.data.train.X, self.data.train.y
         model.train()
-        for idx in batches(len(X), cfg.batch_size, self.order_g if cfg.shuffle else None):
+        for idx in batches(len(X), cfg.batch_size, self.order_g if cfg.shuffle else None, self.min_batch):
             xb, yb = X[idx], y[idx]
             if augment is not None:
                 xb = augment(xb, self.noise_g)

@@ -36,7 +36,8 @@ kernels sum in another order), typically ~1e-6 relative after a few hundred step
 A step computes only the models that take it, so models that stopped early or ran out of batches cost nothing
 more. What this engine cannot train faithfully it refuses by name (`stack_key`): batch norm, layers other than
 Linear/activations/Dropout, the from-scratch model and its manual step, augmentation, clear_grad=False,
-unshuffled batches; and one engine takes one shape, optimizer, momentum, batch size and frozen pattern.
+unshuffled batches (so the module engine's rule for batch norm, leaving out an epoch's last batch when it holds one
+example, never applies here); and one engine takes one shape, optimizer, momentum, batch size and frozen pattern.
 """
 
 from __future__ import annotations

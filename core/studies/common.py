@@ -170,6 +170,8 @@ def check_classification(cfg) -> None:
         raise ValueError(f"augment: image augmentation applies to digits and mnist, not dataset={cfg.dataset}")
     if cfg.model == "softmax" and (cfg.dropout > 0 or cfg.batch_norm):
         raise ValueError("dropout: softmax regression has no hidden layer to drop or normalise; choose model=mlp")
+    if cfg.batch_norm and cfg.batch_size < 2:  # refused before training; a last batch of one is left out instead
+        raise ValueError("batch_size: 1 is not allowed with batch_norm=true; batch norm needs at least 2 examples per batch")
 
 
 def classification_train_config(cfg):
