@@ -72,10 +72,13 @@ if dd_tab.open:
                 threshold = _("P = n = {n}").format(n=n)
                 left, right = st.columns(2)
                 left.altair_chart(mark_x(metric_vs(frame, "hidden", ["train_error", "test_error"], log_x=True, series=series,
+                                                   y_title=_("classification error"),
                                                    title=_("Classification error against the number of features P")),
                                          "hidden", n, threshold))
+                # past P = n the training loss is float round-off (1e-14): the axis starts at 1e-4, cutting it off there
                 right.altair_chart(mark_x(metric_vs(frame, "hidden", ["train_loss", "test_loss"], log_x=True, log_y=True,
-                                                    series=series, title=_("Squared loss against P (log scales)")),
+                                                    series=series, y_floor=1e-4,
+                                                    title=_("Squared loss against P (log scales)")),
                                           "hidden", n, threshold))
                 plain = frame[frame["l2"] == 0.0]
                 err = plain.set_index("hidden")["test_error"]
@@ -171,7 +174,7 @@ if mem_tab.open:
             left.altair_chart(overlay_curves(stacked_history(shown, "run", labels), "acc",
                                              title=_("Train (solid) and test (dotted) accuracy by epoch")))
             right.altair_chart(metric_vs(frame, "random_labels", ["train_acc", "test_acc"],
-                                         title=_("Final train and test accuracy against the fraction of random labels")))
+                                         title=_("Final accuracy against the fraction of random labels")))
             everything = shown[-1].metrics
             m = st.columns(4)
             m[0].metric(_("train accuracy, all labels random"), f"{everything['train_acc']:.1%}")
@@ -227,7 +230,7 @@ if bv_tab.open:
             frame = sweep_frame(results)
             left, right = st.columns(2)
             left.altair_chart(metric_vs(frame, axis, ["bias2", "variance", "irreducible", "test_loss"], log_y=True,
-                                        log_x=axis == "hidden", best="test_loss",
+                                        log_x=axis == "hidden", best="test_loss", y_title=_("mean squared error"),
                                         title=_("Bias², variance, noise and expected test MSE against {x}").format(x=axis)))
             pick = next(r for r in results if r.config[axis] == shown)
             spread = float(frame["test_loss"].min())

@@ -53,9 +53,11 @@ if c[1].button(_("Re-run every reproduction ({size} settings)").format(size=size
 
 outcomes = [latest(store, rep) for rep in REPRODUCTIONS.values()]
 frame = table(outcomes)
-st.dataframe(frame[["reproduction", "source", "published", "lab", "holds", "settings", "runs"]], hide_index=True,
+# what a reader compares first: the verdict, then the two figures; the long source titles last
+st.dataframe(frame[["reproduction", "holds", "published", "lab", "settings", "runs", "source"]], hide_index=True,
              column_config={"published": st.column_config.TextColumn(_("published figure"), width="large"),
-                            "lab": st.column_config.TextColumn(_("lab's figure"), width="large")})
+                            "lab": st.column_config.TextColumn(_("lab's figure"), width="large"),
+                            "source": st.column_config.TextColumn(_("source"), width="medium")})
 ran = sum(o.verdict is not None and o.verdict.holds is not None for o in outcomes)
 holding = sum(o.verdict is not None and bool(o.verdict.holds) for o in outcomes)
 st.caption(_("{ran} of {n} reproductions have a stored re-run; {holds} of them hold. Each row below has its setup, "

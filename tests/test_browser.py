@@ -1,6 +1,6 @@
 """The dashboard in a real browser: `streamlit run dashboard.py` on a free loopback port, every page opened in
-headless Chromium (Debian's, through Playwright), no exception shown, each page's main chart drawn,
-screenshots saved in artifacts/screenshots/.
+headless Chromium (Debian's, through Playwright), no exception shown, each page's main chart drawn (or its table, on
+the pages whose main output is one), screenshots saved in artifacts/screenshots/.
 
 Skipped, with the reason, where Chromium or Playwright is missing (.ci/run installs Chromium).
 """
@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "artifacts" / "screenshots"
 PAGE_TIMEOUT_MS = 90_000
+TABLE_PAGES = ("home", "reproductions")  # pages whose main output is a table, not a chart
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -r requirements.txt)")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
@@ -74,9 +75,11 @@ def test_every_page_renders_its_charts(server, browser):
         page.goto(f"{url}/{path}", wait_until="domcontentloaded")
         try:
             wait_finished(page)
-            if name != "home" and not page.locator("[data-testid='stException']").count():  # the home page has a table, not a chart
+            if name not in TABLE_PAGES and not page.locator("[data-testid='stException']").count():
                 page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg",
                                        timeout=PAGE_TIMEOUT_MS)
+            elif name != "home":  # the reproductions table (the home page's table may be empty)
+                page.wait_for_selector("[data-testid='stDataFrame']", timeout=PAGE_TIMEOUT_MS)
         except playwright_api.TimeoutError as exc:
             failures.append(f"{name}: {str(exc).splitlines()[0]}")
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
