@@ -251,6 +251,14 @@ def judge_prechelt(runs: pd.DataFrame, history: pd.DataFrame) -> Verdict:
     return Verdict(lab, bool(holds), {"excess": excess, "epochs_ratio": float(f["epochs_run"] / s["epochs_run"])})
 
 
+# the setups that are small already: CI runs them whole
+D2L_POLYNOMIAL = Setting({"n_train": 100, "n_test": 100, "noise": 0.1, "lr": 0.01, "batch_size": 10, "epochs": 400},
+                         ("degree=1,3,19",))
+D2L_WEIGHT_DECAY = Setting({"n_features": 200, "n_train": 20, "n_test": 100, "noise": 0.01, "lr": 0.003, "batch_size": 5,
+                            "epochs": 100}, ("l2=0,3",))
+SKLEARN = Setting({"function": "cos", "x_range": "0..1", "n_train": 30, "noise": 0.1, "optimizer": "lstsq", "epochs": 1},
+                  ("degree=1,4,15",), folds=10)
+
 REPRODUCTIONS: dict[str, Reproduction] = {r.id: r for r in (
     Reproduction(
         "d2l-polynomial", N_("d2l (Dive into Deep Learning), \"Model Selection, Underfitting, and Overfitting\": polynomial regression"),
@@ -259,10 +267,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {r.id: r for r in (
         N_("degree 3 learns weights close to the true 5, 1.2, −3.4, 5.6; the linear model's training loss stays high "
            "(underfitting); the degree-19 model fits the training set better than the test set (overfitting)"),
         "polynomial",
-        small=Setting({"n_train": 100, "n_test": 100, "noise": 0.1, "lr": 0.01, "batch_size": 10, "epochs": 400},
-                      ("degree=1,3,19",)),
-        full=Setting({"n_train": 100, "n_test": 100, "noise": 0.1, "lr": 0.01, "batch_size": 10, "epochs": 400},
-                     ("degree=1,3,19",)),
+        small=D2L_POLYNOMIAL, full=D2L_POLYNOMIAL,
         judge=judge_d2l_polynomial,
         lab_setup=N_("the same setup (400 epochs for every degree); holds when each coefficient is within 0.1, degree "
                      "1's losses are ≥ 10× degree 3's, and degree 19 has the wider gap and the higher test loss"),
@@ -274,10 +279,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {r.id: r for r in (
         N_("λ = 0 overfits badly: the training error falls, the test error does not; λ = 3 raises the training error "
            "and lowers the test error"),
         "weight-decay",
-        small=Setting({"n_features": 200, "n_train": 20, "n_test": 100, "noise": 0.01, "lr": 0.003, "batch_size": 5,
-                       "epochs": 100}, ("l2=0,3",)),
-        full=Setting({"n_features": 200, "n_train": 20, "n_test": 100, "noise": 0.01, "lr": 0.003, "batch_size": 5,
-                      "epochs": 100}, ("l2=0,3",)),
+        small=D2L_WEIGHT_DECAY, full=D2L_WEIGHT_DECAY,
         judge=judge_d2l_weight_decay,
         lab_setup=N_("the same setup, but weights start from PyTorch's uniform ±1/√200 instead of d2l's N(0, 1); holds "
                      "when λ = 3 has the higher training loss, a test loss at least 2× lower and the smaller ‖w‖"),
@@ -304,10 +306,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {r.id: r for r in (
         N_("degree 1 MSE = 4.08e-01 (± 4.25e-01), degree 4 MSE = 4.32e-02 (± 7.08e-02), degree 15 MSE = 1.82e+08 "
            "(± 5.46e+08): degree 1 underfits, 4 fits, 15 overfits"),
         "polynomial",
-        small=Setting({"function": "cos", "x_range": "0..1", "n_train": 30, "noise": 0.1, "optimizer": "lstsq",
-                       "epochs": 1}, ("degree=1,4,15",), folds=10),
-        full=Setting({"function": "cos", "x_range": "0..1", "n_train": 30, "noise": 0.1, "optimizer": "lstsq",
-                      "epochs": 1}, ("degree=1,4,15",), folds=10),
+        small=SKLEARN, full=SKLEARN,
         judge=judge_sklearn,
         lab_setup=N_("the same fit (least squares on x^i/i!, which span the same polynomials); the lab's folds are "
                      "shuffled, the example's are contiguous blocks of the sorted x, so its degree 15 extrapolates and "
@@ -337,7 +336,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {r.id: r for r in (
         N_("the networks reach 100% training accuracy on random labels; test accuracy is at chance (10% on CIFAR-10); "
            "explicit regularization does not prevent it"),
         "memorisation",
-        small=Setting({"hidden": 512, "train_size": 0.2, "batch_size": 32, "epochs": 100}, ("random_labels=0,1",)),
+        small=Setting({}, ("random_labels=0,1",)),  # the study's defaults: 512 units, 20% of digits, 100 epochs
         full=Setting({"hidden": 1024, "train_size": 1.0, "epochs": 300}, ("random_labels=0,1",), seeds=3),
         judge=judge_zhang,
         lab_setup=N_("digits and a one-hidden-layer MLP (Adam); holds when random labels reach ≥ 99% training accuracy "

@@ -180,23 +180,25 @@ if mem_tab.open:
             m[0].metric(_("train accuracy, all labels random"), f"{everything['train_acc']:.1%}")
             m[1].metric(_("test accuracy, all labels random"), f"{everything['test_acc']:.1%}",
                         delta=_("{d:+.1f} points from chance").format(d=100 * (everything["test_acc"] - 0.1)), delta_color="off")
-            fits = [r.metrics.get("epochs_to_fit") for r in shown]
-            m[2].metric(_("epochs to 99% train accuracy"), " → ".join("—" if f is None else str(f) for f in fits),
-                        help=_("For 0%, 25%, 50%, 75% and 100% random labels; — never reached 99%."))
+            fits = ["—" if r.metrics.get("epochs_to_fit") is None else r.metrics["epochs_to_fit"] for r in shown]
+            m[2].metric(_("epochs to 99% train accuracy, all random"), fits[-1],
+                        delta=_("{e} with real labels").format(e=fits[0]), delta_color="off",
+                        help=_("The first epoch whose training accuracy reached 99%; — never did."))
             if regularized:
                 plain = results[-1].metrics.get("epochs_to_fit")
-                m[3].metric(_("random labels fitted by epoch"), "—" if fits[-1] is None else fits[-1],
-                            delta=_("{e} without regularization").format(e="—" if plain is None else plain), delta_color="off")
+                m[3].metric(_("all random, without regularization"), "—" if plain is None else plain)
+            st.caption(_("Epochs to 99% training accuracy with {fractions} random labels: {epochs}.").format(
+                fractions=", ".join(f"{f:.0%}" for f in FRACTIONS), epochs=", ".join(map(str, fits))))
             st.caption(_(
                 "Test accuracy at chance scatters by a few points from seed to seed — more than 450 independent guesses "
                 "would — because similar images tend to get the same random class. "
             ) + (_("With weight decay {wd:g} and dropout {p:g}, fitting all-random labels took {a} epochs against {b} "
-                   "without: slower{stopped}.").format(
-                wd=values["weight_decay"], p=values["dropout"], a="—" if fits[-1] is None else fits[-1],
-                b="—" if results[-1].metrics.get("epochs_to_fit") is None else results[-1].metrics["epochs_to_fit"],
-                stopped=_(", and within these epochs not at all — more epochs fit them") if fits[-1] is None else
-                _(", but not stopped")) if regularized else _("Add weight decay or dropout above to see them slow the "
-                                                             "memorising down.")))
+                   "without: {verdict}.").format(
+                wd=values["weight_decay"], p=values["dropout"], a=fits[-1], b="—" if plain is None else plain,
+                verdict=_("within these epochs not at all — train longer to see them fitted") if fits[-1] == "—" else
+                _("slowed down, not stopped") if plain is not None and fits[-1] > plain else _("not slowed at these "
+                                                                                                 "strengths"))
+                 if regularized else _("Add weight decay or dropout above to see them slow the memorising down.")))
 
 # --- 3. bias–variance --------------------------------------------------------------------------------
 if bv_tab.open:

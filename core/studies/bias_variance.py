@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..params import P, Param
 from .base import DefaultSweep, Report, Study, train_config_from
-from .common import check_lstsq
+from .common import TARGET_FUNCTION, check_lstsq
 
 RESAMPLES = Param("resamples", 50, "Training sets drawn from the same target, one model fitted on each.", 2, 500, log=True)
 FAN_POINTS = 100
@@ -113,23 +113,22 @@ def _points(data):
 STUDY = Study(
     id="bias-variance",
     title="Bias–variance: the test error split into bias², variance and noise",
-    summary="Fit a polynomial (or an MLP) on 50 training sets drawn from the same cubic: low degrees are biased, high "
-            "degrees vary from set to set; bias² + variance + noise add up to the expected test MSE.",
+    summary="Fit a polynomial (or an MLP) on 50 training sets of 30 noisy points of cos(1.5πx), scikit-learn's target: low "
+            "degrees are biased, high degrees vary from set to set; bias² + variance + noise add up to the expected test MSE.",
     params=(
         P.seed,
         P.model.replace(default="polynomial", choices=("polynomial", "mlp"),
                         help="polynomial: a linear model on x^0..x^degree (capacity = degree); mlp: one hidden layer "
                              "(capacity = hidden)."),
-        P.function.replace(default="cubic", choices=("cubic", "cos"),
-                           help="Target: the textbook cubic 5 + 1.2x − 3.4x²/2! + 5.6x³/3!, or scikit-learn's cos(1.5πx)."),
-        P.x_range,
+        TARGET_FUNCTION.replace(default="cos"),
+        P.x_range.replace(default="0..1"),
         P.degree,
         P.hidden.replace(default=16, high=1024),
         P.activation.replace(default="tanh"),
         RESAMPLES,
-        P.n_train.replace(default=20, high=10_000, help="Training points in each resampled training set."),
+        P.n_train.replace(default=30, high=10_000, help="Training points in each resampled training set."),
         P.n_test.replace(default=500, high=10_000, help="Test points, the same for every model."),
-        P.noise.replace(default=1.0),
+        P.noise.replace(default=0.1),
         P.optimizer.replace(default="lstsq", choices=("lstsq", "adam", "adamw"),
                             help="lstsq: each polynomial fitted exactly in closed form (epochs=1); adam or adamw: gradient "
                                  "steps (the members' shared mean loss scales each gradient by 1/resamples, which Adam's "
@@ -147,7 +146,7 @@ STUDY = Study(
     headline=("test_loss", "bias2", "variance", "irreducible"),
     sweep=DefaultSweep(
         grid=("degree=1:10:10",),
-        why="Polynomials of degree 1 to 10, each fitted on 50 training sets of 20 noisy points of the cubic: the bias² "
-            "falls to almost nothing by degree 3 while the variance keeps growing with every extra coefficient.",
+        why="Polynomials of degree 1 to 10, each fitted on 50 training sets of 30 noisy points of cos(1.5πx): the bias² "
+            "falls to almost nothing by degree 4 while the variance grows with every further coefficient.",
     ),
 )

@@ -23,6 +23,10 @@ LSTSQ_OPTIMIZER = P.optimizer.replace(
     help="sgd, sgd with momentum 0.9, adam or adamw; lstsq fits the last layer exactly in closed form (least squares, "
          "minimum norm; with l2 it is ridge regression), so it takes epochs=1.")
 
+TARGET_FUNCTION = P.function.replace(
+    default="cubic", choices=("cubic", "cos"),
+    help="Target: the textbook cubic 5 + 1.2x − 3.4x²/2! + 5.6x³/3!, or scikit-learn's cos(1.5πx).")
+
 
 def check_lstsq(cfg) -> None:
     """The closed-form fit is exact in one epoch and has no optimizer to decay or to step: refuse what it cannot mean."""

@@ -56,7 +56,8 @@ _base = classification_study(
             "test accuracy falls towards chance (10%), and epochs_to_fit grows.",
     ),
     hidden=512,
-    train_size=0.25,
+    train_size=0.2,
+    batch_size=32,
     epochs=100,
 )
 STUDY = dataclasses.replace(_base, params=_base.params + (RANDOM_LABELS, RANDOM_PIXELS), data=data, report=report)

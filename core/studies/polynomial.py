@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..params import P
 from .base import DefaultSweep, Report, Study, train_config_from
-from .common import LSTSQ_OPTIMIZER, check_lstsq, linear_weights
+from .common import LSTSQ_OPTIMIZER, TARGET_FUNCTION, check_lstsq, linear_weights
 
 SHOWN_COEFS = 4  # coef_0..coef_3: the textbook cubic's four
 
@@ -80,8 +80,7 @@ STUDY = Study(
             "overfits; or scikit-learn's y = cos(1.5πx) + noise on x in [0, 1] (function=cos, x_range=0..1).",
     params=(
         P.seed,
-        P.function.replace(default="cubic", choices=("cubic", "cos"),
-                           help="Target: the textbook cubic 5 + 1.2x − 3.4x²/2! + 5.6x³/3!, or scikit-learn's cos(1.5πx)."),
+        TARGET_FUNCTION,
         P.x_range,
         P.degree,
         P.n_train,
