@@ -227,7 +227,7 @@ if bv_tab.open:
         else:
             axis, values = "hidden", [2, 4, 8, 16, 32, 64]
             base.update(optimizer="adam", epochs=300, lr=0.01, resamples=min(resamples, 20))
-        results = run_each("bias-variance", [({**base, axis: v}, f"{axis} {v}") for v in values])
+        results = run_each("bias-variance", [({**base, axis: v}, _("{x} {v}").format(x=axis, v=v)) for v in values])
         if results is not None and not warn_if_diverged(results, _("a fit")):
             frame = sweep_frame(results)
             left, right = st.columns(2)

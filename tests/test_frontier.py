@@ -39,6 +39,18 @@ def test_test_error_peaks_at_the_interpolation_threshold():
     assert all(r.engine == "module" and r.metrics["epochs_run"] == 1 for r in results)  # one exact solve each
 
 
+def test_the_peak_on_an_mnist_subset(mnist_dir):
+    results = train(DD, expand(DD, [DD.config(dataset="mnist", hidden=p) for p in (50, 200, 1600)]))
+    error = {p: 1 - m["test_acc"] for p, m in by_p(results).items()}
+    assert all(r.metrics["train_examples"] == 200 for r in results)
+    assert error[200] >= error[50] + 0.2 and error[200] >= error[1600] + 0.2, error
+
+
+def test_a_subset_larger_than_the_data_set_is_refused_by_name():
+    with pytest.raises(ValueError, match="^n_train: 5000 is more than the 1347 examples available"):
+        run_study(DD, {"n_train": 5000})
+
+
 def test_ridge_flattens_the_peak():
     plain, ridge = (run_study(DD, {"hidden": 200, "l2": l2})[0].metrics for l2 in (0.0, 1e-3))
     assert ridge["test_acc"] >= plain["test_acc"] + 0.3
