@@ -1,4 +1,4 @@
-"""Command line: `python -m core studies | run | sweep | runs | summary | export | import`.
+"""Command line: `python -m core studies | run | sweep | runs | summary | export | import | reproduce`.
 
 Bad input (an unknown study or parameter, a value out of range, a refused import, a results file
 that is not a usable store) exits with status 2 and one line naming what is wrong; nothing is stored.
@@ -92,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", parents=[db], help="import an exported file (csv, json, parquet, md)")
     p.add_argument("file")
+
+    p = sub.add_parser("reproduce", parents=[db], help="re-run canonical published results and compare (none given: "
+                                                       "the table of the latest stored re-runs)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="reproductions to re-run (see the table)")
+    p.add_argument("--all", action="store_true", help="re-run every reproduction")
+    p.add_argument("--size", choices=("small", "full"), default="small",
+                   help="small: minutes at most, what CI runs; full: the closest setup the lab has")
+    p.add_argument("--format", choices=("table", "csv", "markdown", "json"), default="table")
     return parser
 
 
@@ -362,5 +370,41 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    """Re-run reproductions (names or --all) and print the table; exit 1 when a re-run one does not hold."""
+    from .reproductions import REPRODUCTIONS, get_reproduction, latest, reproduce, table
+    from .store import Store
+    from .tables import format_table
+
+    if args.all and args.names:
+        raise UsageError("reproduce: give names or --all, not both")
+    chosen = list(REPRODUCTIONS.values()) if args.all else [get_reproduction(n) for n in dict.fromkeys(args.names)]
+    store = Store(args.db, for_writing=bool(chosen))
+    outcomes, failed = [], []
+    for i, rep in enumerate(chosen):
+        bar, progress = progress_bar()
+        print(f"[{i + 1}/{len(chosen)}] {rep.id} ({args.size})", file=sys.stderr)
+        try:
+            outcome = reproduce(rep, args.size, store, progress=progress)
+        finally:
+            bar.close()
+        if outcome.skipped:
+            print(f"skipped {rep.id}: {outcome.skipped}", file=sys.stderr)
+        elif outcome.verdict is not None and outcome.verdict.holds is False:
+            failed.append(rep.id)
+        outcomes.append(outcome)
+    if not chosen:  # the latest stored outcome of every reproduction, without training
+        outcomes = [latest(store, rep) for rep in REPRODUCTIONS.values()]
+        print("the latest stored re-run of each reproduction; re-run with `python -m core reproduce --all` or NAME",
+              file=sys.stderr)
+    frame = table(outcomes)
+    if args.format == "table":
+        frame = frame[["reproduction", "holds", "settings", "sweep", "lab"]]
+    print(format_table(frame, args.format), end="" if args.format in ("csv", "markdown") else "\n")
+    if failed:
+        print(f"does not hold: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 COMMANDS = {"studies": cmd_studies, "run": cmd_run, "sweep": cmd_sweep, "runs": cmd_runs, "summary": cmd_summary,
-            "export": cmd_export, "import": cmd_import}
+            "export": cmd_export, "import": cmd_import, "reproduce": cmd_reproduce}

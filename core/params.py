@@ -180,6 +180,8 @@ class _Shared:
     label_noise: Param = Param("label_noise", 0.0, "Fraction of training labels replaced by random classes.", 0.0, 1.0)
     clear_grad: Param = Param("clear_grad", True, "Zero the gradients before every step (off shows them accumulating).")
     function: Param = Param("function", "sin", "Target function to fit.", choices=("sin", "abs", "step"))
+    x_range: Param = Param("x_range", "normal", "Where x is drawn: normal = N(0, 1) (d2l's polynomial), a..b = uniform on "
+                           "[a, b] (scikit-learn's underfitting example: 0..1).", choices=("normal", "0..1", "-1..1", "-3..3"))
 
 
 P = _Shared()

@@ -31,7 +31,7 @@ OPEN_AT_ONCE = 3  # pages open at a time (measured: 125 s for 22 views against 1
 KNOWN_OVERFLOW: dict[str, str] = {}  # "page → tab": why it is still too wide (none left)
 CHART = "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
 # views whose content is tables and numbers, not charts ("page" or "page → tab label")
-NO_CHART = {"home", "basics → Forward and backward"}
+NO_CHART = {"home", "reproductions", "basics → Forward and backward"}
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -r requirements.txt)")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")

@@ -30,6 +30,8 @@ TABS = {
     "pages/regularization.py": ("reg.tab", ["L2, L1 and weight decay", "Dropout", "Inverted dropout"]),
     "pages/sweeps.py": (None, [None]),
     "pages/runs.py": (None, [None]),
+    "pages/frontier.py": ("frontier.tab", ["Double descent", "Memorisation", "Bias–variance", "Label noise"]),
+    "pages/reproductions.py": (None, [None]),
 }
 CASES = [(page, tab) for page, (_, tabs) in TABS.items() for tab in tabs]
 # numbers no widget holds, numbers out of every range, garbage, an empty value, a huge text

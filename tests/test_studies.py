@@ -14,7 +14,7 @@ from core.studies import STUDIES, check_run, config_dict, get_study, run_study
 from core.studies.learning_curve import training_sizes
 
 IDS = ["linear-regression", "multivariate-regression", "polynomial", "weight-decay", "classification", "dropout",
-       "early-stopping", "augmentation", "capacity", "learning-curve"]
+       "early-stopping", "augmentation", "capacity", "learning-curve", "double-descent", "memorisation", "bias-variance"]
 
 # the smallest settings that still exercise each study's whole pipeline
 QUICK = {
@@ -25,6 +25,9 @@ QUICK = {
     "augmentation": {"hidden": 32},
     "capacity": {"n_train": 50},
     "learning-curve": {"n_sizes": 2, "train_size": 0.2, "hidden": 16},
+    "double-descent": {"optimizer": "sgd", "hidden": 32},  # lstsq is exact in one epoch: the gradient path, 2 epochs
+    "memorisation": {"hidden": 32, "train_size": 0.1},
+    "bias-variance": {"optimizer": "adam", "resamples": 5},
 }
 
 
@@ -49,7 +52,8 @@ def test_every_study_runs_and_reports_declared_metrics(study_id):
         assert list(r.history.columns) == ["epoch", "split", "loss", "acc"] and len(r.history) >= 4
         for name, frame in r.frames.items():
             assert len(frame) > 0, f"{study_id}: frame {name} is empty"
-        if study.id in ("classification", "dropout", "early-stopping", "augmentation", "learning-curve"):
+        if study.id in ("classification", "dropout", "early-stopping", "augmentation", "learning-curve", "double-descent",
+                        "memorisation"):
             assert 0 <= r.metrics["test_acc"] <= 1
 
 

@@ -4,7 +4,8 @@ It trains anything a study can build: the from-scratch model with its manual ste
 accumulating gradients (clear_grad=False). With batch norm, an epoch's last batch is left out when it holds one
 example (its batch statistics would be undefined), and batch_size=1 is refused by name. Frozen parameters (requires_grad=False) are left out of the
 optimizer, the penalties and the weight decay. In-memory data is batched by indexing tensors with a
-shuffled permutation (no per-sample Dataset calls).
+shuffled permutation (no per-sample Dataset calls). optimizer='lstsq' takes no steps: each epoch is the exact
+closed-form fit of the last layer (`core.solve`), with the L2 penalty as its ridge.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from torch import nn
 
 from ..data.bundle import DataBundle
 from ..models import Dropout, weight_tensors
+from ..solve import solve_
 from ..training import TrainConfig, batches, evaluate, loss_fn, make_optimizer, min_batch
 
 
@@ -26,7 +28,7 @@ class ModuleEngine:
         self.module, self.data, self.cfg = model, data, cfg
         self.M, self.task = 1, data.task
         self.split_names = [tuple(data.splits())]
-        self.criterion = loss_fn(data.task)
+        self.criterion = loss_fn(data.task, cfg.criterion)
         self.optimizer = optimizer or make_optimizer(model, cfg)
         self.weights = weight_tensors(model, include_bias=cfg.decay_bias)
         self.min_batch = min_batch(model, cfg.batch_size, len(data.train))  # batch norm: a last batch of one is left out
@@ -40,6 +42,9 @@ class ModuleEngine:
     def train_epoch(self, active: torch.Tensor) -> None:
         """One pass over the shuffled training set in mini-batches (nothing when the model is not active)."""
         if not bool(active[0]):
+            return
+        if self.cfg.optimizer == "lstsq":  # the exact minimiser: the same whichever epoch it is
+            solve_(self.module, self.data.train.X, self.data.train.y, self.task, self.cfg.penalty.l2)
             return
         model, opt, cfg, criterion = self.module, self.optimizer, self.cfg, self.criterion
         penalty, weights, augment = cfg.penalty, self.weights, cfg.augment
@@ -64,7 +69,7 @@ class ModuleEngine:
         """{split}_loss and {split}_acc of every split, in eval mode, as tensors of one value."""
         out: dict[str, torch.Tensor] = {}
         for name, split in self.data.splits().items():
-            for key, value in evaluate(self.module, split, self.task).items():
+            for key, value in evaluate(self.module, split, self.task, self.cfg.criterion).items():
                 out[f"{name}_{key}"] = torch.tensor([value], dtype=torch.float64)
         return out
 

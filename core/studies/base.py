@@ -92,12 +92,17 @@ class Study:
     expand: Callable[[Config], list[Config]] | None = None  # one config → several runs (e.g. training sizes)
     headline: tuple[str, ...] = ()  # metrics a summary shows by default; empty: core.metrics.HEADLINE for the task
     sweep: DefaultSweep | None = None  # the Sweeps page's and `python -m core sweep STUDY`'s default
+    # parameters added after runs of this study were first stored, whose default is what those runs did: a stored or
+    # imported run without them is read with the default (e.g. polynomial's function=cubic, x_range=normal)
+    backfill: tuple[str, ...] = ()
     config_class: type = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names) or "seed" not in names:
             raise ValueError(f"study {self.id}: parameter names must be unique and include seed")
+        if not set(self.backfill) <= set(names):
+            raise ValueError(f"study {self.id}: backfill names unknown parameter(s) {', '.join(set(self.backfill) - set(names))}")
         unknown = [m for m in self.headline if metric_info(m) is None]
         if unknown:
             raise ValueError(f"study {self.id}: headline names unknown metric(s) {', '.join(unknown)}")

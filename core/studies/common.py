@@ -18,6 +18,26 @@ if TYPE_CHECKING:
     from ..data import DataBundle
 
 IMAGE_DATASETS = ("digits", "mnist")
+LSTSQ_OPTIMIZER = P.optimizer.replace(
+    choices=(*P.optimizer.choices, "lstsq"),
+    help="sgd, sgd with momentum 0.9, adam or adamw; lstsq fits the last layer exactly in closed form (least squares, "
+         "minimum norm; with l2 it is ridge regression), so it takes epochs=1.")
+
+TARGET_FUNCTION = P.function.replace(
+    default="cubic", choices=("cubic", "cos"),
+    help="Target: the textbook cubic 5 + 1.2x − 3.4x²/2! + 5.6x³/3!, or scikit-learn's cos(1.5πx).")
+
+
+def check_lstsq(cfg) -> None:
+    """The closed-form fit is exact in one epoch and has no optimizer to decay or to step: refuse what it cannot mean."""
+    if cfg.optimizer != "lstsq":
+        return
+    if cfg.epochs != 1:
+        raise ValueError(f"epochs: {cfg.epochs} is not allowed with optimizer=lstsq, whose closed-form fit is exact in one "
+                         "epoch; set epochs=1 (or choose a gradient optimizer)")
+    if getattr(cfg, "weight_decay", 0.0) > 0:
+        raise ValueError("weight_decay: the closed-form fit (optimizer=lstsq) has no optimizer to decay; use l2 for a "
+                         "ridge penalty, or a gradient optimizer")
 
 
 def least_squares(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -101,6 +121,17 @@ def weight_summary(model: nn.Module, include_bias: bool = False) -> tuple[dict[s
         return pd.DataFrame({"index": np.arange(w.numel()), "weight": w.numpy()})
 
     return metrics, frame
+
+
+def image_data(dataset: str, seed: int, n_train: int, n_test: int) -> DataBundle:
+    """Digits or MNIST cut to n_train training images (a stratified subset drawn with the seed) and at most n_test
+    test images (a fixed stratified subset, the same for every seed when the test set is larger)."""
+    from ..data import derive_seed, digits, mnist, take
+
+    bundle = digits(seed=seed) if dataset == "digits" else mnist()
+    train = take(bundle.train, n_train, derive_seed(seed, "n_train"), bundle.task)
+    test = take(bundle.test, min(n_test, len(bundle.test)), derive_seed(0, "n_test"), bundle.task, "n_test")
+    return bundle.with_splits(train=train, test=test)
 
 
 # --- classification family -------------------------------------------------------------------
