@@ -181,9 +181,9 @@ if mem_tab.open:
             m[1].metric(_("test accuracy, all labels random"), f"{everything['test_acc']:.1%}",
                         delta=_("{d:+.1f} points from chance").format(d=100 * (everything["test_acc"] - 0.1)), delta_color="off")
             fits = ["—" if r.metrics.get("epochs_to_fit") is None else r.metrics["epochs_to_fit"] for r in shown]
-            m[2].metric(_("epochs to 99% train accuracy, all random"), fits[-1],
+            m[2].metric(_("epochs to fit, all random"), fits[-1],
                         delta=_("{e} with real labels").format(e=fits[0]), delta_color="off",
-                        help=_("The first epoch whose training accuracy reached 99%; — never did."))
+                        help=_("The first epoch whose training accuracy reached 99% (all labels random); — never did."))
             if regularized:
                 plain = results[-1].metrics.get("epochs_to_fit")
                 m[3].metric(_("all random, without regularization"), "—" if plain is None else plain)
