@@ -48,10 +48,11 @@ def least_squares(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """
     import torch  # imported here, so that reading the study declarations does not load torch
 
+    from ..solve import least_squares as solve
+
     X = X.double()
     scale = X.norm(dim=0).clamp_min(torch.finfo(torch.float64).tiny)
-    solution = torch.linalg.lstsq(X / scale, y.double().reshape(len(X), -1), driver="gelsd").solution
-    return solution / scale.reshape(-1, 1)
+    return solve(X / scale, y.double().reshape(len(X), -1)) / scale.reshape(-1, 1)
 
 
 def closed_form(X: torch.Tensor, y: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, float]:
