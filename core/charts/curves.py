@@ -159,7 +159,7 @@ def metric_vs(
     stats["upper"] = stats["mean"] + stats["std"]
     if series:
         stats[series] = stats[series].map(value_text)
-    shown = {m: (names or {}).get(m, m) for m in metrics}
+    shown = {m: (names or {}).get(m, label(m)) for m in metrics}  # "test loss", not the column id "test_loss"
     stats["metric"] = stats["metric"].map(shown)
     order = [shown[m] for m in metrics]
     dashes = [[6, 4] if m in dashed else d for m, d in zip(metrics, _dashes(metrics))]
