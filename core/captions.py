@@ -77,3 +77,85 @@ def overfitting_caption(metrics: Mapping[str, Any], history: pd.DataFrame, n_tra
         "No sign of overfitting here: the test loss ended within 10% of its lowest value ({last:.3f}), and accuracy is "
         "{train_acc:.0%} on the {n:,} training examples against {test_acc:.0%} on the test set."
     ).format(last=last, **values)
+
+
+def learning_curve_caption(runs: pd.DataFrame) -> str:
+    """What a learning curve's runs (a row per training-set size: train_examples, epochs, train/val loss and acc)
+    show at its two ends: whether the smallest set was fitted, and whether more data closed the gap."""
+    rows = runs.sort_values("train_examples")
+    small, large = rows.iloc[0], rows.iloc[-1]
+    values = dict(n_small=int(small["train_examples"]), n_large=int(large["train_examples"]),
+                  epochs_small=int(small["epochs"]), epochs_large=int(large["epochs"]),
+                  train_acc=small["train_acc"], train_loss=small["train_loss"],
+                  gap_small=small["val_loss"] - small["train_loss"], gap_large=large["val_loss"] - large["train_loss"])
+    budget = _("Every size had the same budget of examples seen: {epochs_large} epochs of the {n_large:,} examples, "
+               "{epochs_small} epochs of the {n_small}.").format(**values)
+    if small["train_acc"] >= 0.99:
+        fit = _("With {n_small} examples the network fits them all (training accuracy {train_acc:.0%}, loss "
+                "{train_loss:.3f}); its validation loss is {val_loss:.3f}.").format(val_loss=small["val_loss"], **values)
+    else:
+        fit = _("With {n_small} examples the network does not fit them all: training accuracy {train_acc:.0%}, loss "
+                "{train_loss:.3f}.").format(**values)
+    if values["gap_large"] < values["gap_small"]:
+        gap = _("More data closes the gap: validation minus training loss falls from {gap_small:.3f} with {n_small} "
+                "examples to {gap_large:.3f} with {n_large:,}.").format(**values)
+    else:
+        gap = _("Here more data did not close the gap: validation minus training loss is {gap_small:.3f} with {n_small} "
+                "examples and {gap_large:.3f} with {n_large:,}.").format(**values)
+    return " ".join([fit, gap, budget])
+
+
+def augmentation_caption(without: Mapping[str, Any], with_: Mapping[str, Any], n_train: int) -> str:
+    """Whether augmentation raised test accuracy, for two runs' metrics (without and with it)."""
+    values = dict(a=without["test_acc"], b=with_["test_acc"], d=with_["test_acc"] - without["test_acc"], n=n_train)
+    if values["d"] > 0:
+        return _("Here augmentation raised test accuracy from {a:.1%} to {b:.1%} ({d:+.1%}) with {n} training images: "
+                 "the transformed copies acted as more data.").format(**values)
+    if values["d"] < 0:
+        return _("Here augmentation lowered test accuracy, from {a:.1%} to {b:.1%} ({d:+.1%}) with {n} training images: "
+                 "these transforms change the images more than new examples would, so they cost more than they add."
+                 ).format(**values)
+    return _("Here augmentation left test accuracy unchanged at {a:.1%} with {n} training images.").format(**values)
+
+
+def kfold_caption(runs: pd.DataFrame, by: str = "degree", metric: str = "val_loss") -> tuple[Any, str]:
+    """The setting K-fold cross-validation picks (the lowest mean of `metric` over folds) and the sentence saying
+    so, naming the settings within one standard deviation of it (which the folds cannot tell apart)."""
+    stats = runs.groupby(by)[metric].agg(["mean", "std", "count"])
+    best = stats["mean"].idxmin()
+    mean, std, k = float(stats.loc[best, "mean"]), float(stats.loc[best, "std"]), int(stats.loc[best, "count"])
+    close = [v for v in stats.index if v != best and stats.loc[v, "mean"] <= mean + std]
+    text = _("K-fold picks {by} {best}: the lowest mean validation loss over the {k} folds, {mean:.3g} ± {std:.2g} "
+             "(± one standard deviation across folds).").format(by=by, best=best, k=k, mean=mean, std=std)
+    if close:
+        text += " " + _("{by} {close} lie within one standard deviation of it: the folds cannot tell them apart, and "
+                        "the simplest of them is a fair choice too.").format(by=by, close=", ".join(str(v) for v in close))
+    else:
+        text += " " + _("Every other {by} is more than one standard deviation worse.").format(by=by)
+    return best, text
+
+
+def early_stopping_caption(history: pd.DataFrame, label_noise: float) -> str:
+    """For a run trained to the end with a validation set and `label_noise` of its training labels wrong: how the
+    validation loss turned, and why the training loss starts above it."""
+    turn = loss_turn(history, "val")
+    train = history[history["split"] == "train"].set_index("epoch")["loss"]
+    val = history[history["split"] == "val"].set_index("epoch")["loss"]
+    parts = []
+    if turn is not None and turn.turned_up:
+        parts.append(_("Without early stopping the validation loss is lowest at epoch {best_epoch} ({best:.3f}) and ends "
+                       "{ratio:.2f}× that ({last:.3f}) after {last_epoch} epochs: the network memorises.").format(
+            best_epoch=turn.best_epoch, best=turn.best, ratio=turn.ratio, last=turn.last, last_epoch=turn.last_epoch))
+    elif turn is not None:
+        parts.append(_("Here the validation loss ends within 10% of its lowest value ({best:.3f} at epoch {best_epoch}): "
+                       "training longer would not have hurt much.").format(best=turn.best, best_epoch=turn.best_epoch))
+    if label_noise > 0 and len(train) and len(val):
+        below = train[train < val.reindex(train.index)]
+        first = _("from epoch {epoch} on").format(epoch=int(below.index[0])) if len(below) else _("never, in these epochs")
+        above = bool(train.iloc[0] > val.iloc[0])
+        parts.append(_("Why the training loss {where} the validation loss at first: it is measured against the training "
+                       "labels, {noise:.0%} of which were replaced by a wrong class, while the validation (and test) "
+                       "labels are clean — a network that predicts the true class pays for every wrong label. It drops "
+                       "below once the network memorises the wrong labels: {first}.").format(
+            where=_("sits above") if above else _("is close to"), noise=label_noise, first=first))
+    return " ".join(parts)

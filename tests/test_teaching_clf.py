@@ -72,3 +72,95 @@ def test_overfitting_caption_names_what_the_numbers_show():
     assert verdict == "fine" and "within 10%" in text
     verdict, _ = overfitting_caption({"train_acc": 0.6, "test_acc": 0.55, "train_loss": 1.0}, falling, 50)
     assert verdict == "underfitting"
+
+
+# --- Data strategies --------------------------------------------------------------------------------
+
+def test_learning_curve_fits_small_sets_and_the_gap_shrinks_with_size():
+    from core.captions import learning_curve_caption
+    from core.sweeps import sweep_frame
+
+    study = get_study("learning-curve")
+    frame = sweep_frame(train(study, expand(study, [lessons.LEARNING_CURVE])))
+    small, large = frame.iloc[0], frame.iloc[-1]
+    assert small["train_examples"] < large["train_examples"] / 10
+    assert small["epochs"] >= 10 * large["epochs"]  # the same examples seen: the small set gets many more epochs
+    assert small["train_acc"] == 1.0 and small["train_loss"] < 0.05  # "fits them all" holds
+    gaps = (frame["val_loss"] - frame["train_loss"]).to_numpy()
+    assert gaps[0] > 5 * gaps[-1] and gaps[-1] < min(gaps[:3])
+    text = learning_curve_caption(frame)
+    assert "fits them all" in text and "More data closes the gap" in text
+
+
+def test_learning_curve_caption_says_when_the_trend_fails():
+    from core.captions import learning_curve_caption
+
+    runs = pd.DataFrame({"train_examples": [50, 1000], "epochs": [400, 20], "train_loss": [0.9, 0.1],
+                         "val_loss": [1.0, 0.5], "train_acc": [0.7, 0.97], "val_acc": [0.6, 0.9]})
+    text = learning_curve_caption(runs)
+    assert "does not fit them all" in text and "did not close the gap" in text
+
+
+def test_augmentation_raises_test_accuracy_at_the_study_default():
+    from core.captions import augmentation_caption
+
+    study = get_study("augmentation")
+    without, with_ = train(study, expand(study, [{"augment": False}, {}]))
+    assert study.config().augment and study.config().dataset == "digits"
+    assert with_.metrics["test_acc"] >= without.metrics["test_acc"] + 0.02
+    assert augmentation_caption(without.metrics, with_.metrics, 27).startswith("Here augmentation raised")
+    assert "lowered" in augmentation_caption(with_.metrics, without.metrics, 27)
+
+
+def test_kfold_picks_degree_3_at_the_page_default():
+    from core.captions import kfold_caption
+    from core.sweeps import sweep_frame
+
+    study = get_study("polynomial")
+    configs = [{**lessons.SELECTION, "degree": d} for d in lessons.SELECTION_DEGREES]
+    frame = sweep_frame(train(study, expand(study, configs, folds=lessons.KFOLD_FOLDS)))
+    assert len(frame) == len(lessons.SELECTION_DEGREES) * lessons.KFOLD_FOLDS
+    means = frame.groupby("degree")["val_loss"].mean()
+    assert means.idxmin() == 3 and means.drop(3).min() > 2 * means[3]  # with a margin
+    assert means[1] > 20 * means[3]  # too simple is far worse
+    chosen, text = kfold_caption(frame)
+    assert chosen == 3 and text.startswith("K-fold picks degree 3")
+
+
+def test_kfold_caption_names_the_settings_the_folds_cannot_separate():
+    from core.captions import kfold_caption
+
+    runs = pd.DataFrame({"degree": [1, 1, 3, 3, 5, 5], "fold": [0, 1] * 3, "val_loss": [5.0, 7.0, 1.0, 2.0, 1.4, 1.8]})
+    chosen, text = kfold_caption(runs)
+    assert chosen == 3 and "5 lie within one standard deviation" in text and "1 lie" not in text
+
+
+def test_early_stopping_default_validation_loss_turns_up_and_the_best_epoch_is_restored():
+    from core.captions import early_stopping_caption
+    from core.selection import value_at
+
+    study = get_study("early-stopping")
+    values = lessons.EARLY_STOPPING
+    stopped, full = train(study, expand(study, [values, {**values, "patience": 0}]))
+    turn = loss_turn(full.history, "val")
+    assert turn.last >= 1.1 * turn.best and turn.last_epoch > turn.best_epoch  # ≥ 10% above its minimum after it
+    after = full.history[(full.history["split"] == "val") & (full.history["epoch"] > turn.best_epoch)]["loss"]
+    assert after.max() >= 1.2 * turn.best
+    best, ran = stopped.metrics["best_epoch"], stopped.metrics["epochs_run"]
+    assert stopped.metrics["stopped_early"] and best < ran < values["epochs"]
+    assert stopped.metrics["val_loss"] == pytest.approx(value_at(stopped.history, best), rel=1e-5)
+    assert value_at(stopped.history, ran) > stopped.metrics["val_loss"]  # not the last epoch's weights
+    assert stopped.metrics["test_acc"] > full.metrics["test_acc"]
+    text = early_stopping_caption(full.history, values["label_noise"])
+    assert f"lowest at epoch {turn.best_epoch}" in text and "sits above" in text and "from epoch" in text
+    # the training loss really starts above the validation loss (noisy training labels, clean validation labels)
+    h = full.history
+    assert value_at(h, 1, "train") > value_at(h, 1, "val")
+
+
+def test_early_stopping_caption_without_a_turn_or_label_noise():
+    from core.captions import early_stopping_caption
+
+    h = history([0.5, 0.4, 0.35, 0.36]).replace({"split": {"test": "val"}})
+    text = early_stopping_caption(h, 0.0)
+    assert "within 10%" in text and "wrong class" not in text

@@ -102,6 +102,14 @@ class LiveCharts:
         self.draws += 1
         self._last = time.perf_counter()
 
+    def final(self, charts: Sequence[Any]) -> None:
+        """Draw these finished charts (one per place, in order) where the live ones stand, e.g. with marks only a
+        finished run has."""
+        for i, chart in enumerate(charts):
+            where = self.elements[i] if self.elements[i] is not None else self.places[i]
+            self.elements[i] = draw(where, chart)
+        self.draws += 1
+
     def due(self) -> bool:
         """Whether `every` seconds have passed since the last draw."""
         return time.perf_counter() - self._last >= self.every

@@ -77,13 +77,16 @@ def metric_vs(
     log_y: bool = False,
     best: str | None = None,
     height: int = 260,
+    tight_x: bool = False,
 ) -> alt.Chart:
     """Metrics against a parameter; several rows per x (folds, seeds) become mean lines with ± std bands.
 
-    With `best`, the x with the lowest mean of that metric is marked.
+    With `best`, the x with the lowest mean of that metric is marked; `tight_x` ends the x axis at the data
+    (a log axis otherwise rounds out to powers of ten).
     """
     long = frame.melt(id_vars=[x], value_vars=list(metrics), var_name="metric", value_name="value").dropna(subset=["value"])
-    xs = alt.Scale(type="log") if log_x else alt.Scale(zero=False)
+    tight = {"nice": False} if tight_x else {}
+    xs = alt.Scale(type="log", **tight) if log_x else alt.Scale(zero=False, **tight)
     ys = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     base = alt.Chart(long).encode(
         x=alt.X(f"{x}:Q", title=label(x), scale=xs),
