@@ -76,11 +76,10 @@ def points_frame(data: DataBundle) -> pd.DataFrame:
 def config_points(study_id: str, values: Mapping[str, Any]) -> pd.DataFrame:
     """The points a 2-D config of a classification-family study trains and is tested on, as `points_frame` gives
     them (split as the run splits them, label noise included), before training: for drawing a boundary live."""
-    from .pipeline import Point, setup
+    from .pipeline import config_data
     from .studies import get_study
 
-    study = get_study(study_id)
-    data = setup(study, Point(study.config(values))).data  # the same seeded preparation the run gets
+    data = config_data(get_study(study_id), values)  # the same seeded preparation the run gets
     if data.image_shape is not None or data.n_inputs != 2:
         raise ValueError(f"dataset: {values.get('dataset')!r} is not a 2-D set; a boundary needs two inputs")
     return points_frame(data)

@@ -159,3 +159,57 @@ def early_stopping_caption(history: pd.DataFrame, label_noise: float) -> str:
                        "below once the network memorises the wrong labels: {first}.").format(
             where=_("sits above") if above else _("is close to"), noise=label_noise, first=first))
     return " ".join(parts)
+
+
+def dropout_caption(without: Mapping[str, Any], with_: Mapping[str, Any], rate: float) -> str:
+    """Whether dropout narrowed the train–test accuracy gap, for two runs' metrics (without and with it)."""
+    values = dict(p=rate, gap_a=without["train_acc"] - without["test_acc"], gap_b=with_["train_acc"] - with_["test_acc"],
+                  test_a=without["test_acc"], test_b=with_["test_acc"])
+    if values["gap_b"] < values["gap_a"]:
+        text = _("Dropout {p:g} narrowed the train–test accuracy gap from {gap_a:.1%} to {gap_b:.1%}").format(**values)
+    else:
+        text = _("Here dropout {p:g} did not narrow the train–test accuracy gap ({gap_a:.1%} without, {gap_b:.1%} with)"
+                 ).format(**values)
+    return text + _("; test accuracy {test_a:.1%} without, {test_b:.1%} with.").format(**values)
+
+
+def penalty_sweep_caption(runs: pd.DataFrame, param: str, none: Mapping[str, Any]) -> str:
+    """What a sweep of a penalty's strength shows (a row per strength: `param`, train_loss, test_loss), against the
+    run without a penalty: where the test loss is lowest, and which way the training loss goes as λ grows."""
+    rows = runs.sort_values(param)
+    best = rows.loc[rows["test_loss"].idxmin()]
+    first, last = rows.iloc[0], rows.iloc[-1]
+    values = dict(param=param, lo=first[param], hi=last[param], best=best[param], best_test=best["test_loss"],
+                  none_test=none["test_loss"], none_train=none["train_loss"], train_lo=first["train_loss"],
+                  train_hi=last["train_loss"], test_hi=last["test_loss"])
+    parts = [_("Without a penalty the model memorises: train MSE {none_train:.2g}, test MSE {none_test:.3g}.").format(**values)]
+    if rows["train_loss"].is_monotonic_increasing:
+        parts.append(_("As {param} grows from {lo:g} to {hi:g} the train MSE rises every step, from {train_lo:.2g} to "
+                       "{train_hi:.2g}: the penalty trades training fit for smaller weights.").format(**values))
+    else:
+        parts.append(_("As {param} grows from {lo:g} to {hi:g} the train MSE goes from {train_lo:.2g} to {train_hi:.2g}, "
+                       "not steadily.").format(**values))
+    parts.append(_("The test MSE is lowest at {param} = {best:g} ({best_test:.3g}, against {none_test:.3g} without a "
+                   "penalty).").format(**values))
+    if last["test_loss"] < none["test_loss"]:
+        parts.append(_("Even the strongest, {param} = {hi:g}, keeps the test MSE ({test_hi:.3g}) below the unpenalised "
+                       "model's: on this data the true weights are tiny (0.01), so shrinking too much costs little, "
+                       "while memorising costs a lot.").format(**values))
+    else:
+        parts.append(_("At {param} = {hi:g} the test MSE ({test_hi:.3g}) is back above the unpenalised model's: too "
+                       "strong a penalty underfits.").format(**values))
+    return " ".join(parts)
+
+
+def same_update_caption(weight_decay: Mapping[str, Any], l2: Mapping[str, Any], optimizer: str, strength: float) -> str:
+    """Whether weight decay and the L2 penalty of the same λ gave the same run (they do unless the optimizer
+    decouples the decay, as adamw does), for their metrics."""
+    a, b = weight_decay["test_loss"], l2["test_loss"]
+    same = abs(a - b) <= 1e-4 * max(abs(a), abs(b), 1e-12)
+    values = dict(opt=optimizer, lam=strength, a=a, b=b)
+    if same:
+        return _("With {opt}, weight decay λ = {lam:g} and the L2 penalty λ = {lam:g} end at the same test MSE "
+                 "({a:.4g} and {b:.4g}): adding λ·w to the gradient is exactly the gradient of λ/2·‖w‖².").format(**values)
+    return _("With {opt}, weight decay λ = {lam:g} and the L2 penalty λ = {lam:g} differ (test MSE {a:.4g} against "
+             "{b:.4g}): {opt} applies the decay to the weights directly, outside its adaptive scaling of the gradient "
+             "(decoupled weight decay).").format(**values)

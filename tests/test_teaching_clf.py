@@ -164,3 +164,71 @@ def test_early_stopping_caption_without_a_turn_or_label_noise():
     h = history([0.5, 0.4, 0.35, 0.36]).replace({"split": {"test": "val"}})
     text = early_stopping_caption(h, 0.0)
     assert "within 10%" in text and "wrong class" not in text
+
+
+# --- Regularization ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def dropout_runs():
+    """The Dropout tab's default pair (no dropout, dropout 0.5, 20% wrong labels), and the same without label noise."""
+    study = get_study("dropout")
+    values = dict(lessons.DROPOUT)
+    clean = {**values, "label_noise": 0.0}
+    runs = train(study, expand(study, [{**values, "dropout": 0.0}, values, {**clean, "dropout": 0.0}, clean]))
+    return dict(zip(["plain", "dropout", "plain_clean", "dropout_clean"], runs))
+
+
+def test_dropout_narrows_the_gap_at_the_page_default(dropout_runs):
+    from core.captions import dropout_caption
+
+    plain, dropped = dropout_runs["plain"], dropout_runs["dropout"]
+    assert gap(dropped) <= gap(plain) - 0.05
+    assert dropped.metrics["test_acc"] > plain.metrics["test_acc"]
+    assert dropout_caption(plain.metrics, dropped.metrics, 0.5).startswith("Dropout 0.5 narrowed")
+    assert dropout_caption(dropped.metrics, plain.metrics, 0.5).startswith("Here dropout 0.5 did not narrow")
+
+
+def test_label_noise_widens_the_dropout_tabs_gap(dropout_runs):
+    assert gap(dropout_runs["plain"]) >= gap(dropout_runs["plain_clean"]) + 0.05
+
+
+def test_dropout_zeroes_activations_not_weights_and_eval_stops_no_update(dropout_runs):
+    from core.pipeline import config_data
+    from core.regularization import dropout_facts
+
+    run = dropout_runs["dropout"]
+    data = config_data(get_study("dropout"), run.config)
+    facts = dropout_facts(run.model, data.train.X, data.train.y)
+    assert abs(facts.zeroed_units - 0.5) < 0.03 and facts.zeroed_weights == 0
+    assert facts.eval_changed == 0 and facts.step_changed > facts.n_weights / 2
+    assert facts.eval_mode_loss == pytest.approx(run.metrics["train_loss"], rel=1e-4)  # the page's eval-mode loss
+    assert facts.train_mode_loss > facts.eval_mode_loss  # dropout on costs training fit
+
+
+def test_penalty_sweep_and_weight_decay_captions_follow_the_numbers():
+    from core.captions import penalty_sweep_caption, same_update_caption
+
+    runs = pd.DataFrame({"l2": [0.03, 0.3, 3.0, 30.0], "train_loss": [1e-6, 1e-5, 1e-4, 6e-3],
+                         "test_loss": [0.1, 0.08, 0.016, 0.016]})
+    none = {"train_loss": 1e-11, "test_loss": 0.35}
+    text = penalty_sweep_caption(runs, "l2", none)
+    assert "rises every step" in text and "lowest at l2 = 3 (0.016" in text and "keeps the test MSE" in text
+    worse = runs.assign(train_loss=[1e-6, 1e-7, 1e-4, 6e-3], test_loss=[0.1, 0.08, 0.016, 0.5])
+    text = penalty_sweep_caption(worse, "l2", none)
+    assert "not steadily" in text and "back above the unpenalised model's" in text
+    assert "the same test MSE" in same_update_caption({"test_loss": 0.0157}, {"test_loss": 0.0157}, "sgd", 3)
+    assert "differ" in same_update_caption({"test_loss": 0.02}, {"test_loss": 0.0157}, "adamw", 3)
+
+
+def test_the_penalty_tab_default_shows_its_trend():
+    from core.captions import penalty_sweep_caption
+    from core.regularization import penalty_values, strength_grid
+    from core.sweeps import sweep_frame
+
+    study = get_study("weight-decay")
+    base = {"optimizer": "sgd", "batch_size": 20, "lr": 0.01}  # the page's settings
+    runs = train(study, expand(study, [base] + [{**base, **penalty_values("weight decay", lam)} for lam in strength_grid(3.0)]))
+    none, swept = runs[0].metrics, sweep_frame(runs[1:])
+    text = penalty_sweep_caption(swept, "weight_decay", none)
+    assert "rises every step" in text and "keeps the test MSE" in text
+    assert swept["test_loss"].min() < none["test_loss"] / 5
