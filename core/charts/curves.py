@@ -7,6 +7,7 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
+from ..i18n import _
 from ..metrics import label
 
 SPLIT_ORDER = ["train", "val", "test"]
@@ -64,7 +65,7 @@ def training_curves(
             x="epoch:Q", tooltip=[alt.Tooltip("what:N"), alt.Tooltip("epoch:Q")]
         )
         chart = chart + rule
-    return chart.properties(title=title or f"{label(y)} by epoch", height=height)
+    return chart.properties(title=title or _("{y} by epoch").format(y=label(y)), height=height)
 
 
 def metric_vs(
@@ -130,4 +131,4 @@ def side_by_side_curves(history: pd.DataFrame, by: str, y: str = "loss", *, orde
         panels = chart.facet(facet=alt.Facet(f"{by}:N", title=None, sort=sort), columns=columns)
     else:
         panels = chart.facet(column=alt.Column(f"{by}:N", title=None, sort=sort))
-    return panels.properties(title=title or f"{label(y)} by epoch")
+    return panels.properties(title=title or _("{y} by epoch").format(y=label(y)))
