@@ -170,7 +170,11 @@ def dropout_caption(without: Mapping[str, Any], with_: Mapping[str, Any], rate: 
     else:
         text = _("Here dropout {p:g} did not narrow the train–test accuracy gap ({gap_a:.1%} without, {gap_b:.1%} with)"
                  ).format(**values)
-    return text + _("; test accuracy {test_a:.1%} without, {test_b:.1%} with.").format(**values)
+    text += _("; test accuracy {test_a:.1%} without, {test_b:.1%} with.").format(**values)
+    if values["gap_b"] < 0:
+        text += " " + _("A negative gap means the test accuracy is above the training accuracy: the training labels "
+                        "include wrong ones, which a network that does not memorise gets \"wrong\".")
+    return text
 
 
 def penalty_sweep_caption(runs: pd.DataFrame, param: str, none: Mapping[str, Any]) -> str:
@@ -213,3 +217,25 @@ def same_update_caption(weight_decay: Mapping[str, Any], l2: Mapping[str, Any], 
     return _("With {opt}, weight decay λ = {lam:g} and the L2 penalty λ = {lam:g} differ (test MSE {a:.4g} against "
              "{b:.4g}): {opt} applies the decay to the weights directly, outside its adaptive scaling of the gradient "
              "(decoupled weight decay).").format(**values)
+
+
+def loss_sees_it_first(history: pd.DataFrame) -> str | None:
+    """For a classification run whose test loss turned up: how far the test accuracy moved over the same epochs,
+    so a page can say the loss shows overfitting the accuracy hides (None when the test loss did not turn up)."""
+    turn = loss_turn(history, "test")
+    if turn is None or not turn.turned_up:
+        return None
+    acc = history[history["split"] == "test"].dropna(subset=["acc"]).set_index("epoch")["acc"]
+    if turn.best_epoch not in acc.index or turn.last_epoch not in acc.index:
+        return None
+    values = dict(best_epoch=turn.best_epoch, ratio=turn.ratio, last_epoch=turn.last_epoch,
+                  acc_best=float(acc[turn.best_epoch]), acc_last=float(acc[turn.last_epoch]))
+    values["d"] = values["acc_last"] - values["acc_best"]
+    if abs(values["d"]) < GAP:
+        return _("from epoch {best_epoch} to epoch {last_epoch} the test loss grew {ratio:.1f}× while the test accuracy "
+                 "moved only from {acc_best:.1%} to {acc_last:.1%} ({d:+.1%}): the network grew more confident, and each "
+                 "confident wrong answer costs a lot of loss. The loss shows overfitting that the accuracy nearly hides, "
+                 "so watch the loss.").format(**values)
+    return _("from epoch {best_epoch} to epoch {last_epoch} the test loss grew {ratio:.1f}× and the test accuracy went "
+             "from {acc_best:.1%} to {acc_last:.1%} ({d:+.1%})."
+             ).format(**values)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.boundary import LIVE_STEPS, boundary_frame, config_points
-from core.captions import overfitting_caption
+from core.captions import loss_sees_it_first, overfitting_caption
 from core.charts.boundary import boundary_chart
 from core.charts.classification import (
     confusion_heatmap,
@@ -20,6 +20,7 @@ from core.data import DataUnavailable, data_dir, digits, mnist
 from core.i18n import _
 from core.lessons import CLASSIFICATION_IMAGES, CLASSIFICATION_POINTS, CURE_WEIGHT_DECAY
 from ui.boot import require_router
+from ui.callouts import guide_callout
 from ui.live import LiveCharts
 from ui.runner import run, warn_if_diverged
 from ui.widgets import param_input
@@ -196,6 +197,16 @@ if results and not warn_if_diverged(results, name):
                 st.caption(_("Caption: true label → predicted label (the model's probability for it)."))
             else:
                 st.success(_("Every test image is classified correctly."))
+
+    gap = r.metrics["train_acc"] - r.metrics["test_acc"]
+    first = loss_sees_it_first(r.history)
+    guide_callout(
+        _("overfitting"), "过拟合",
+        _("a model overfits when its training error is much lower than its test error."),
+        _("here training accuracy is {train:.1%} and test accuracy {test:.1%}, a gap of {gap:+.1%}.").format(
+            train=r.metrics["train_acc"], test=r.metrics["test_acc"], gap=gap)
+        + (" " + _("The test loss tells more: {first}").format(first=first) if first else ""),
+    )
 
     st.subheader(_("Save the model"))
     blob = to_bytes(r.model, STUDY, r.config, {"dataset": r.config["dataset"]})

@@ -120,17 +120,18 @@ if aug_tab.open:
             m[2].metric(_("test loss without"), f"{p.metrics['test_loss']:.3f}")
             m[3].metric(_("test loss with"), f"{a.metrics['test_loss']:.3f}",
                         delta=f"{a.metrics['test_loss'] - p.metrics['test_loss']:+.3f}", delta_color="inverse")
-            verdict = augmentation_caption(p.metrics, a.metrics, int(p.metrics["train_examples"]))
-            st.markdown(verdict)
+            st.markdown(augmentation_caption(p.metrics, a.metrics, int(p.metrics["train_examples"])))
             st.caption(_("Augmented training accuracy is measured on the un-augmented training images, after each epoch."))
             guide_callout(
                 _("data augmentation"), "数据增强",
                 _("transforming the training images (rotating, shifting, adding noise) makes new examples, which acts "
                   "like more data and reduces overfitting."),
-                _("{verdict} It helps only when the transformed images look like ones the test set could hold: on 8×8 "
-                  "digits a shift of a fraction of a pixel only blurs, and with shifts and noise the same runs lost "
-                  "accuracy when this default was chosen — so this page rotates digits and nothing else.").format(
-                    verdict=verdict),
+                _("test accuracy {a:.1%} → {b:.1%} ({d:+.1%}) with {n} training images. It helps only when the "
+                  "transformed images look like ones the test set could hold: on 8×8 digits a shift of a fraction of a "
+                  "pixel only blurs, and with shifts and noise the same runs lost accuracy when this default was chosen "
+                  "— so this page rotates digits and nothing else.").format(
+                    a=p.metrics["test_acc"], b=a.metrics["test_acc"], d=a.metrics["test_acc"] - p.metrics["test_acc"],
+                    n=p.metrics["train_examples"]),
             )
 
 # --- 3. validation set for model selection --------------------------------------------------------

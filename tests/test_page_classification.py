@@ -53,6 +53,9 @@ def test_defaults_overfit_a_2d_set_visibly_and_name_the_cure(app_test):
     assert lesson and "× higher" in lesson[0]
     assert any("weight decay to 0.01" in i.value for i in at.info)
     assert not at.image  # no sample images for a 2-D set
+    guide = [m.value for m in at.markdown if "过拟合" in m.value]
+    measured = [m.value for m in at.markdown if "Measured here" in m.value and "The test loss tells more" in m.value]
+    assert guide and measured and f"training accuracy is {percent(metric(at, 'train accuracy')):.1f}%" in measured[0]
 
 
 def test_the_suggested_weight_decay_ends_the_overfitting(app_test):

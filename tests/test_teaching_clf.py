@@ -74,6 +74,21 @@ def test_overfitting_caption_names_what_the_numbers_show():
     assert verdict == "underfitting"
 
 
+def test_the_loss_shows_the_overfitting_the_accuracy_hides(classification_runs):
+    from core.captions import loss_sees_it_first
+
+    run = classification_runs["default"]
+    turn = loss_turn(run.history)
+    acc = run.history[run.history["split"] == "test"].set_index("epoch")["acc"]
+    assert turn.ratio >= 3 and abs(acc[turn.last_epoch] - acc[turn.best_epoch]) < 0.05  # accuracy moves little
+    assert "the loss shows overfitting that the accuracy nearly hides" in loss_sees_it_first(run.history).lower()
+    flat = [0.8, 0.8, 0.8, 0.8]
+    assert "moved only from 80.0% to 80.0%" in loss_sees_it_first(history([0.5, 0.3, 0.4, 0.6], test_acc=flat))
+    moved = loss_sees_it_first(history([0.5, 0.3, 0.4, 0.6], test_acc=[0.7, 0.9, 0.85, 0.8]))
+    assert "from 90.0% to 80.0% (-10.0%)" in moved and "hides" not in moved
+    assert loss_sees_it_first(history([0.5, 0.4, 0.35, 0.37], test_acc=flat)) is None  # no turn, nothing to say
+
+
 # --- Data strategies --------------------------------------------------------------------------------
 
 def test_learning_curve_fits_small_sets_and_the_gap_shrinks_with_size():
@@ -186,6 +201,9 @@ def test_dropout_narrows_the_gap_at_the_page_default(dropout_runs):
     assert dropped.metrics["test_acc"] > plain.metrics["test_acc"]
     assert dropout_caption(plain.metrics, dropped.metrics, 0.5).startswith("Dropout 0.5 narrowed")
     assert dropout_caption(dropped.metrics, plain.metrics, 0.5).startswith("Here dropout 0.5 did not narrow")
+    # a negative gap (test above train: the training labels are partly wrong) is said to be one
+    assert ("negative gap" in dropout_caption(plain.metrics, dropped.metrics, 0.5)) == (gap(dropped) < 0)
+    assert "negative gap" not in dropout_caption(plain.metrics, {"train_acc": 0.9, "test_acc": 0.85}, 0.5)
 
 
 def test_label_noise_widens_the_dropout_tabs_gap(dropout_runs):

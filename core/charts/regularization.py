@@ -46,13 +46,14 @@ def sweep_with_baseline(runs: pd.DataFrame, x: str, metrics: Sequence[str], base
                       scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics)))
     dash = alt.StrokeDash("line:N", title=_("line"), scale=alt.Scale(domain=[swept, flat], range=[[1, 0], [5, 4]]),
                           legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#555555", symbolStrokeWidth=2))
-    lines = alt.Chart(long).mark_line(point=True).encode(
+    # the points in a layer of their own: on a line with point=True, the dash legend's symbols lose their stroke
+    base_line = alt.Chart(long).encode(
         x=alt.X(f"{x}:Q", title=label(x), scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False)),
         y=alt.Y("value:Q", title=", ".join(label(m) for m in metrics), scale=ys),
-        color=color, strokeDash=dash,
+        color=color,
         tooltip=[alt.Tooltip(f"{x}:Q", format=".4g"), alt.Tooltip("metric:N"), alt.Tooltip("value:Q", format=".4g")],
     )
-    layers = [lines]
+    layers = [base_line.mark_line().encode(strokeDash=dash), base_line.mark_point(filled=True, opacity=1)]
     if baseline:
         base = pd.DataFrame({"metric": list(baseline), "value": list(baseline.values())})
         base = base[base["metric"].isin(metrics)].dropna()
