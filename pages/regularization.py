@@ -80,7 +80,8 @@ if pen_tab.open:
                                             for m in PENALTY_METHODS}}
         configs = [(base if m is None else {**base, **penalty_values(m, strengths[m])}, labels[m]) for m in methods]
         # the chosen λ of the swept method and up to two decades either side, trained together with the above
-        swept_runs = [({**base, **penalty_values(swept, lam)}, f"{swept} λ={lam:g}") for lam in strength_grid(strengths[swept])]
+        swept_runs = [({**base, **penalty_values(swept, lam)}, _("{method} λ={lam:g}").format(method=_(swept), lam=lam))
+                      for lam in strength_grid(strengths[swept])]
         everything = run_each(STUDY, configs + swept_runs)
         results = dict(zip(methods, everything[: len(methods)])) if everything is not None else None
         sweep = everything[len(methods) :] if everything is not None else None

@@ -39,17 +39,18 @@ def sweep_with_baseline(runs: pd.DataFrame, x: str, metrics: Sequence[str], base
     """Metrics against a strength (log x) as solid lines with points; each metric's no-penalty value as a dashed
     rule in the same colour, the two line styles named in a legend."""
     swept, flat = _("with the penalty"), _("no penalty")
+    names = [label(m) for m in metrics]  # the legend shows 'test loss', not the column name 'test_loss'
     long = runs.melt(id_vars=[x], value_vars=list(metrics), var_name="metric", value_name="value").dropna(subset=["value"])
-    long["line"] = swept
+    long["metric"], long["line"] = long["metric"].map(label), swept
     ys = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    color = alt.Color("metric:N", title=_("metric"), sort=list(metrics),
-                      scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics)))
+    color = alt.Color("metric:N", title=_("metric"), sort=names,
+                      scale=alt.Scale(domain=names, range=metric_colors(metrics)))
     dash = alt.StrokeDash("line:N", title=_("line"), scale=alt.Scale(domain=[swept, flat], range=[[1, 0], [5, 4]]),
                           legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#555555", symbolStrokeWidth=2))
     # the points in a layer of their own: on a line with point=True, the dash legend's symbols lose their stroke
     base_line = alt.Chart(long).encode(
         x=alt.X(f"{x}:Q", title=label(x), scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False)),
-        y=alt.Y("value:Q", title=", ".join(label(m) for m in metrics), scale=ys),
+        y=alt.Y("value:Q", title=", ".join(names), scale=ys),
         color=color,
         tooltip=[alt.Tooltip(f"{x}:Q", format=".4g"), alt.Tooltip("metric:N"), alt.Tooltip("value:Q", format=".4g")],
     )
@@ -57,31 +58,33 @@ def sweep_with_baseline(runs: pd.DataFrame, x: str, metrics: Sequence[str], base
     if baseline:
         base = pd.DataFrame({"metric": list(baseline), "value": list(baseline.values())})
         base = base[base["metric"].isin(metrics)].dropna()
-        base["line"] = flat
-        base["what"] = base["metric"].map(lambda m: _("{metric} without a penalty").format(metric=label(m)))
+        base["metric"], base["line"] = base["metric"].map(label), flat
+        base["what"] = base["metric"].map(lambda m: _("{metric} without a penalty").format(metric=m))
         layers.append(alt.Chart(base).mark_rule().encode(
             y=alt.Y("value:Q", scale=ys), color=color, strokeDash=dash,
             tooltip=[alt.Tooltip("what:N"), alt.Tooltip("value:Q", format=".4g")],
         ))
     return alt.layer(*layers).properties(title=title or _("{metrics} against {x}").format(
-        metrics=", ".join(label(m) for m in metrics), x=label(x)), height=height)
+        metrics=", ".join(names), x=label(x)), height=height)
 
 
 def compare_bars(runs: pd.DataFrame, by: str, metrics: Sequence[str], *, order: Sequence[str] | None = None,
                  log_x: bool = False, title: str | None = None, height_per_bar: int = 16) -> alt.LayerChart:
     """Grouped horizontal bars: one group per value of `by` (its full name on the y axis), one bar per metric,
     each bar labelled with its value."""
+    names = [label(m) for m in metrics]
     long = runs.melt(id_vars=[by], value_vars=list(metrics), var_name="metric", value_name="value").dropna(subset=["value"])
+    long["metric"] = long["metric"].map(label)
     sort = list(order) if order else None
     if log_x:
         long = long[long["value"] > 0]  # a log axis has no zero
     xscale = alt.Scale(type="log") if log_x else alt.Scale(zero=True)
     enc = dict(
         y=alt.Y(f"{by}:N", title=None, sort=sort, axis=alt.Axis(labelLimit=0)),
-        yOffset=alt.YOffset("metric:N", sort=list(metrics)),
-        x=alt.X("value:Q", title=", ".join(label(m) for m in metrics), scale=xscale),
-        color=alt.Color("metric:N", title=None, sort=list(metrics), legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics))),
+        yOffset=alt.YOffset("metric:N", sort=names),
+        x=alt.X("value:Q", title=", ".join(names), scale=xscale),
+        color=alt.Color("metric:N", title=None, sort=names, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=names, range=metric_colors(metrics))),
         tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("metric:N"), alt.Tooltip("value:Q", format=".4g")],
     )
     if log_x and len(long):
@@ -111,5 +114,5 @@ def dropout_convergence(running: pd.DataFrame, summary: pd.DataFrame, *, height:
             y="test_output:Q", color=color,
             tooltip=[alt.Tooltip("unit:N"), alt.Tooltip("test_output:Q", format=".4f", title=_("test-time output"))],
         )
-        charts.append(alt.layer(lines, rules).properties(title=f"{scheme}", width=width, height=height))
+        charts.append(alt.layer(lines, rules).properties(title=_(str(scheme)), width=width, height=height))
     return alt.hconcat(*charts).properties(title=_("Average over masks (solid) → test-time output (dashed)"))
