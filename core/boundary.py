@@ -5,12 +5,13 @@
 `x2_lo`, `x2_hi`), the `predicted` class, the model's `confidence` in it (the largest probability) and, for two
 classes, `p_class1`. The grid depends only on X, so redrawing while a model trains changes the numbers, not the
 cells. `points_frame(data)` lists the points of every split with their labels (training labels as trained on,
-label noise included). `core.charts.boundary` draws both.
+label noise included), and `config_points(study_id, values)` gives them for a config before it trains.
+`core.charts.boundary` draws both.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -36,10 +37,11 @@ def grid_axes(X: torch.Tensor, steps: int = LIVE_STEPS, margin: float = 0.5) -> 
     return (np.linspace(float(lo[0]), float(hi[0]), steps), np.linspace(float(lo[1]), float(hi[1]), steps))
 
 
-def boundary_frame(model: nn.Module, X: torch.Tensor, n_classes: int, steps: int = LIVE_STEPS) -> pd.DataFrame:
-    """The model's class probabilities on a steps×steps grid covering X: a row per cell (see the module doc)."""
+def boundary_frame(model: nn.Module, X: torch.Tensor | np.ndarray, n_classes: int, steps: int = LIVE_STEPS) -> pd.DataFrame:
+    """The model's class probabilities on a steps×steps grid covering the points X: a row per cell (see the module doc)."""
     from .training import predict
 
+    X = X if isinstance(X, torch.Tensor) else torch.tensor(np.asarray(X), dtype=torch.float32)
     if not 2 <= n_classes <= 10:
         raise ValueError(f"n_classes: {n_classes} is not allowed; expected an int in [2, 10]")
     xs, ys = grid_axes(X, steps)
@@ -69,3 +71,15 @@ def points_frame(data: DataBundle) -> pd.DataFrame:
         parts.append(pd.DataFrame({"x1": X[:, 0].astype(np.float64), "x2": X[:, 1].astype(np.float64),
                                    "label": y.astype(np.int64), "split": name}))
     return pd.concat(parts, ignore_index=True)
+
+
+def config_points(study_id: str, values: Mapping[str, Any]) -> pd.DataFrame:
+    """The points a 2-D config of a classification-family study trains and is tested on, as `points_frame` gives
+    them (split as the run splits them, label noise included), before training: for drawing a boundary live."""
+    from .pipeline import config_data
+    from .studies import get_study
+
+    data = config_data(get_study(study_id), values)  # the same seeded preparation the run gets
+    if data.image_shape is not None or data.n_inputs != 2:
+        raise ValueError(f"dataset: {values.get('dataset')!r} is not a 2-D set; a boundary needs two inputs")
+    return points_frame(data)

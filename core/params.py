@@ -174,7 +174,7 @@ class _Shared:
     patience: Param = Param("patience", 0, "Early stopping: epochs without val_loss improvement before stopping (0 = off).", 0, 1000)
     min_delta: Param = Param("min_delta", 0.0, "Early stopping: smallest decrease of val_loss that counts as improvement.", 0.0, 10.0)
     restore_best: Param = Param("restore_best", True, "Early stopping: restore the weights of the best epoch at the end.")
-    augment: Param = Param("augment", False, "Augment training images (random rotation, shift and pixel noise).")
+    augment: Param = Param("augment", False, "Augment training images: random rotation (digits), or rotation, shift and pixel noise (MNIST).")
     train_size: Param = Param("train_size", 1.0, "Fraction of the training set used (the rest is left out).", 0.01, 1.0)
     val_fraction: Param = Param("val_fraction", 0.0, "Fraction of the training set held out for validation (0 = no validation set).", 0.0, 0.9)
     label_noise: Param = Param("label_noise", 0.0, "Fraction of training labels replaced by random classes.", 0.0, 1.0)

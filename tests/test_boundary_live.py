@@ -14,7 +14,7 @@ from torch import nn
 from core.boundary import boundary_frame, grid_axes, points_frame
 from core.charts.boundary import boundary_chart
 from core.charts.curves import side_by_side_curves, training_curves
-from core.charts.stable import split_spec
+from core.charts.stable import chart_frames, split_spec
 from core.data import toy_bundle
 from core.pipeline import expand, plan, train
 from core.studies import get_study, run_study
@@ -86,9 +86,11 @@ def test_boundary_chart_spec_stays_fixed_when_only_the_numbers_change(moons_runs
     assert spec_text(charts[0]) == spec_text(charts[1])
     spec, frames = split_spec(charts[1])
     assert len(frames) == 2  # the field and the points, each sent once
-    assert list(frames.values())[0] is moons_runs[1].frames["boundary"]
+    assert list(frames.values())[1] is moons_runs[1].frames["points"]
+    assert np.allclose(frames["frame_0"]["p_class1"], moons_runs[1].frames["boundary"]["p_class1"])
     text = json.dumps(spec)
     assert "p_class1" in text and "triangle-up" in text and "true class" in text
+    assert chart_frames(charts[1]).keys() == frames.keys()
     # a different data set of the same shape (another seed) gives the same spec too
     other = run_study(get_study("classification"), {"dataset": "xor", "epochs": 1, "n_train": 50, "n_test": 50})[0]
     assert spec_text(boundary_chart(other.frames["boundary"], other.frames["points"], title="moons")) == spec_text(charts[0])
@@ -113,8 +115,9 @@ def test_boundary_chart_with_more_classes_shades_the_predicted_class_by_confiden
         mine = cells[cells["predicted"] == k].sort_values("confidence")
         assert mine["shade"].is_monotonic_increasing and mine["shade"].nunique() > 1
     # the points: filled by class, shaped by split, test points outlined in black
-    assert spec["layer"][2]["mark"]["stroke"] == "black" and spec["layer"][2]["transform"] == [{"filter": "datum.split === 'test'"}]
-    assert spec["layer"][1]["encoding"]["shape"]["scale"]["domain"] == ["train", "test"]
+    assert spec["layer"][1]["mark"]["stroke"] == "black" and spec["layer"][1]["transform"] == [{"filter": "datum.split === 'test'"}]
+    assert spec["layer"][2]["mark"]["size"] > spec["layer"][1]["mark"]["size"]  # training points drawn larger, on top
+    assert spec["layer"][2]["encoding"]["shape"]["scale"]["domain"] == ["train", "test"]
 
 
 def test_split_spec_types_untyped_encodings_and_shares_one_frame_between_layers(moons_runs):
@@ -125,8 +128,10 @@ def test_split_spec_types_untyped_encodings_and_shares_one_frame_between_layers(
     assert set(frames) == {"frame_0", "frame_1"}
     assert spec_text(training_curves(a.history, "acc", mark_epoch=3)) == spec_text(training_curves(b.history, "acc", mark_epoch=3))
     hist = pd.concat([a.history.assign(run="a"), b.history.assign(run="b")])
-    spec, frames = split_spec(side_by_side_curves(hist, "run", "loss", order=["a", "b"]))
+    chart = side_by_side_curves(hist, "run", "loss", order=["a", "b"])
+    spec, frames = split_spec(chart)
     assert list(frames) == ["frame_0"] and spec["data"] == {"name": "frame_0"}
+    assert chart_frames(chart) == frames  # the cheap path finds the same frames by the same names
     assert "config" not in spec or "continuousWidth" not in json.dumps(spec["config"])
 
 

@@ -50,7 +50,8 @@ def validate_only(monkeypatch):
         return None
 
     monkeypatch.setattr(ui.runner, "run", run)
-    monkeypatch.setattr(ui.runner, "run_each", lambda study_id, pairs: [run(study_id, v) for v, _ in pairs] and None)
+    monkeypatch.setattr(ui.runner, "run_each", lambda study_id, pairs, *, folds=None, fold=None, **_: [
+        run(study_id, v, folds=folds, fold=fold) for v, _label in pairs] and None)
     monkeypatch.setattr(ui.runner, "prefetch", lambda *a, **k: None)
     return configs
 

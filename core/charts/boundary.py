@@ -35,18 +35,21 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
     palette = CLASS_COLORS[:n_classes]
     x = alt.X("x1_lo:Q", title="x₁", scale=alt.Scale(zero=False, nice=False))
     y = alt.Y("x2_lo:Q", title="x₂", scale=alt.Scale(zero=False, nice=False))
+    # each tile reaches a hair into its neighbours: tiles that only touch leave anti-aliased seams
+    field = field.assign(x1_hi=field["x1_hi"] + 0.3 * (field["x1_hi"] - field["x1_lo"]),
+                         x2_hi=field["x2_hi"] + 0.3 * (field["x2_hi"] - field["x2_lo"]))
     tooltip = [alt.Tooltip("x1:Q", format=".2f", title="x₁"), alt.Tooltip("x2:Q", format=".2f", title="x₂"),
                alt.Tooltip("predicted:N", title=_("predicted class")),
                alt.Tooltip("confidence:Q", format=".0%", title=_("confidence"))]
     # opaque tiles in light tints: translucent tiles let hairlines show where neighbours meet
     if n_classes == 2:
         color = alt.Color("p_class1:Q", title=_("p(class 1)"),
-                          scale=alt.Scale(domain=[0, 0.5, 1], range=[_tint(palette[0], 0.55), "#ffffff", _tint(palette[1], 0.55)]),
+                          scale=alt.Scale(domain=[0, 0.5, 1], range=[_tint(palette[0], 0.4), "#ffffff", _tint(palette[1], 0.4)]),
                           legend=alt.Legend(gradientLength=90, format=".1f"))
         cells = alt.Chart(field).mark_rect().encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=color, tooltip=tooltip)
     else:
         # the predicted class's colour, mixed with white by how unsure the model is (LEVELS steps of confidence)
-        shades = [_tint(c, 0.6 * level / (LEVELS - 1)) for c in palette for level in range(LEVELS)]
+        shades = [_tint(c, 0.45 * level / (LEVELS - 1)) for c in palette for level in range(LEVELS)]
         level = ((field["confidence"] - 1.0 / n_classes) / (1 - 1.0 / n_classes) * (LEVELS - 1)).round().clip(0, LEVELS - 1)
         shaded = field.assign(shade=(field["predicted"] * LEVELS + level).astype(int))
         cells = alt.Chart(shaded).mark_rect().encode(
@@ -67,9 +70,11 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
             tooltip=[alt.Tooltip("split:N", title=_("split")), alt.Tooltip("label:N", title=_("true class")),
                      alt.Tooltip("x1:Q", format=".2f", title="x₁"), alt.Tooltip("x2:Q", format=".2f", title="x₂")],
         )
-        for outline, keep in (("white", "datum.split !== 'test'"), ("black", "datum.split === 'test'")):
+        # test points first, small and lighter; the training points (what the model fits) large, on top
+        for outline, size, opacity, keep in (("black", 28, 0.7, "datum.split === 'test'"),
+                                             ("white", 75, 1.0, "datum.split !== 'test'")):
             layers.append(alt.Chart(points).transform_filter(keep).mark_point(
-                filled=True, size=50, stroke=outline, strokeWidth=1, opacity=0.95).encode(**encoding))
+                filled=True, size=size, stroke=outline, strokeWidth=1, opacity=opacity).encode(**encoding))
     chart = alt.layer(*layers)
     return chart.properties(title=title or _("Decision boundary"), height=height)
 

@@ -98,7 +98,9 @@ def training_curves(
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale, axis=log_axis(data[y]) if log_y else alt.Axis()),
         color=split_color(title=_("split"), present=present),
         strokeDash=split_dash(present),
-        tooltip=["epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")] + ([run] if run else []),
+        # tooltips as objects: a list holding plain strings costs Altair ~10× more to build (live charts redraw often)
+        tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip(f"{y}:Q", format=".4g")]
+        + ([alt.Tooltip(f"{run}:N")] if run else []),
     )
     if run:
         enc["strokeDash"] = alt.StrokeDash(f"{run}:N", title=label(run), legend=alt.Legend(labelLimit=0))
@@ -106,12 +108,12 @@ def training_curves(
     chart = alt.Chart(data).mark_line().encode(**enc)
     if mark_epoch is not None:
         mark = alt.Chart(pd.DataFrame({"epoch": [mark_epoch], "what": [mark_label or _("best epoch")]}))
-        rule = mark.mark_rule(strokeDash=[4, 4], color="black").encode(x="epoch:Q", tooltip=["what", "epoch"])
+        rule = mark.mark_rule(strokeDash=[4, 4], color="black").encode(x="epoch:Q", tooltip=[alt.Tooltip("what:N"), alt.Tooltip("epoch:Q")])
         text = mark.mark_text(align="left", baseline="top", dx=4, dy=4, fontSize=11).encode(x="epoch:Q", y=alt.value(0), text="what:N")
         chart = chart + rule + text
     if mark_y is not None:
         level = alt.Chart(pd.DataFrame({y: [mark_y], "what": [mark_y_label]})).mark_rule(strokeDash=[2, 3], color="#d62728").encode(
-            y=f"{y}:Q", tooltip=["what", alt.Tooltip(f"{y}:Q", format=".4g")])
+            y=f"{y}:Q", tooltip=[alt.Tooltip("what:N"), alt.Tooltip(f"{y}:Q", format=".4g")])
         chart = chart + level
     return chart.properties(title=title or _("{y} by epoch").format(y=label(y)), height=height)
 
@@ -133,6 +135,7 @@ def metric_vs(
     names: Mapping[str, str] | None = None,
     dashed: Sequence[str] = (),
     legend_below: bool = False,
+    tight_x: bool = False,
 ) -> alt.Chart:
     """Metrics against a parameter; several rows per x (folds, seeds) become mean lines with ± std bands.
 
@@ -143,7 +146,8 @@ def metric_vs(
     degree, a width) get integer ticks: `integer_x` None decides from the data. `y_floor` starts the y axis there,
     cutting lines that fall below it at the chart's edge (so a train loss of 1e-10 does not flatten the curve above).
     `names` shows metrics under other names in the legend, `dashed` draws those metrics dashed (e.g. a second method
-    beside the first), `legend_below` puts the legend under the plot (for a narrow column).
+    beside the first), `legend_below` puts the legend under the plot (for a narrow column), `tight_x` ends a linear x
+    axis at the data (a log axis always does).
     """
     metrics = list(metrics)
     keys = [x] + ([series] if series else [])
@@ -177,12 +181,12 @@ def metric_vs(
         color = alt.Color("metric:N", title=_("metric"), sort=order, scale=alt.Scale(domain=order, range=metric_colors(metrics)),
                           legend=lines)
     # a log x axis spans the values swept, not the decades around them ("nice" would pad 0.05..0.5 out to 0.01..1)
-    xs = alt.Scale(type="log", nice=False, padding=12) if log_x else alt.Scale(zero=False)
+    xs = alt.Scale(type="log", nice=False, padding=12) if log_x else alt.Scale(zero=False, **({"nice": False} if tight_x else {}))
     base = alt.Chart(stats).encode(x=alt.X(f"{x}:Q", title=label(x), scale=xs, axis=_x_axis(stats[x], log_x, integer_x)),
                                    color=color)
     detail = [alt.Detail("metric:N")] + ([alt.Detail(f"{series}:N")] if series else [])
     y = alt.Y("mean:Q", title=y_name, scale=ys, axis=y_axis)
-    tooltip = [alt.Tooltip(f"{x}:Q", format=".4g"), *([f"{series}:N"] if series else []), "metric:N",
+    tooltip = [alt.Tooltip(f"{x}:Q", format=".4g"), *([alt.Tooltip(f"{series}:N")] if series else []), alt.Tooltip("metric:N"),
                alt.Tooltip("mean:Q", format=".4g", title=_("mean")), alt.Tooltip("std:Q", format=".3g", title=_("std")),
                alt.Tooltip("count:Q", title=_("runs"))]
     line = base.mark_line(clip=True).encode(y=y, strokeDash=dash, detail=detail, tooltip=tooltip)
@@ -253,7 +257,7 @@ def side_by_side_curves(history: pd.DataFrame, by: str, y: str = "loss", *, orde
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
         color=split_color(title=_("split"), present=present, legend=alt.Legend(orient="bottom")),
         strokeDash=split_dash(present),
-        tooltip=[f"{by}:N", "epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")],
+        tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip(f"{y}:Q", format=".4g")],
     ).properties(width=width, height=height)
     sort = list(order) if order else "ascending"
     # full panel titles: a label cut to the panel's width ("L1 penalty (subgr…") hides what the panel is

@@ -41,6 +41,30 @@ def split_spec(chart: alt.TopLevelMixin) -> tuple[dict[str, Any], dict[str, pd.D
     return spec, frames
 
 
+def chart_frames(chart: alt.TopLevelMixin) -> dict[str, pd.DataFrame]:
+    """The frames `split_spec` would give for this chart, by the same names, without building its spec (cheap:
+    a redraw of a chart whose spec is known needs only these)."""
+    frames: dict[str, pd.DataFrame] = {}
+    names: dict[int, str] = {}
+
+    def walk(obj: Any) -> None:
+        if not isinstance(obj, alt.SchemaBase):
+            return
+        data = obj._kwds.get("data", alt.Undefined)
+        if isinstance(data, pd.DataFrame) and id(data) not in names:
+            names[id(data)] = f"frame_{len(names)}"
+            frames[names[id(data)]] = data
+        for part in _PARTS:
+            children = obj._kwds.get(part, alt.Undefined)
+            if isinstance(children, list):
+                for child in children:
+                    walk(child)
+        walk(obj._kwds.get("spec", alt.Undefined))
+
+    walk(chart)
+    return frames
+
+
 def _detach(obj: Any, frames: dict[str, pd.DataFrame], names: dict[int, str], inherited: pd.DataFrame | None) -> Any:
     """A shallow copy of a chart (and of its parts) whose DataFrames are replaced by named references and whose
     untyped encodings are typed from the data they read (their own, or their parent's)."""

@@ -207,11 +207,12 @@ def check_classification(cfg) -> None:
 
 
 def classification_train_config(cfg):
-    """Loop settings: the shared ones plus image augmentation on training batches when asked."""
-    from ..data import Augment
+    """Loop settings: the shared ones plus image augmentation on training batches when asked (its transforms
+    chosen for the image size: `core.data.augment_for`)."""
+    from ..data import augment_for
     from .base import train_config_from
 
-    return train_config_from(cfg, augment=Augment() if cfg.augment else None)
+    return train_config_from(cfg, augment=augment_for(cfg.dataset) if cfg.augment else None)
 
 
 def classification_report(cfg, model: nn.Module, data: DataBundle, result):
