@@ -37,9 +37,16 @@ def split_dash_scale(present=None) -> alt.Scale:
     return alt.Scale(domain=keep, range=[SPLIT_DASHES[SPLIT_ORDER.index(s)] for s in keep])
 
 
-def split_dash(present=None) -> alt.StrokeDash:
-    """Train/validation/test in their own dash too, so curves that overlap stay apart (one legend with the colours)."""
-    return alt.StrokeDash("split:N", sort=SPLIT_ORDER, scale=split_dash_scale(present), legend=None)
+def split_legend(**options) -> alt.Legend:
+    """The one legend of a split's colour and dash, drawn as line samples."""
+    return alt.Legend(symbolType="stroke", labelLimit=0, **options)
+
+
+def split_dash(present=None, title: str = "split", legend: alt.Legend | None = None) -> alt.StrokeDash:
+    """Train/validation/test in their own dash too, so curves that overlap stay apart. Give it the colour's title and
+    legend: Vega-Lite merges the two legends of one field into one, and drops both when one of them is turned off."""
+    keep = [s for s in SPLIT_ORDER if present is None or s in set(present)] or SPLIT_ORDER
+    return alt.StrokeDash("split:N", title=title, sort=keep, scale=split_dash_scale(present), legend=legend or split_legend())
 
 
 # axis labels for values spanning many decades: plain numbers from 0.001 to 10,000, powers of ten beyond
@@ -96,8 +103,8 @@ def training_curves(
     enc = dict(
         x=alt.X("epoch:Q", title=_("epoch")),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale, axis=log_axis(data[y]) if log_y else alt.Axis()),
-        color=split_color(title=_("split"), present=present),
-        strokeDash=split_dash(present),
+        color=split_color(title=_("split"), present=present, legend=split_legend()),
+        strokeDash=split_dash(present, title=_("split")),
         # tooltips as objects: a list holding plain strings costs Altair ~10× more to build (live charts redraw often)
         tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip(f"{y}:Q", format=".4g")]
         + ([alt.Tooltip(f"{run}:N")] if run else []),
@@ -255,8 +262,8 @@ def side_by_side_curves(history: pd.DataFrame, by: str, y: str = "loss", *, orde
     chart = alt.Chart(data).mark_line().encode(
         x=alt.X("epoch:Q", title=_("epoch")),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
-        color=split_color(title=_("split"), present=present, legend=alt.Legend(orient="bottom")),
-        strokeDash=split_dash(present),
+        color=split_color(title=_("split"), present=present, legend=split_legend(orient="bottom")),
+        strokeDash=split_dash(present, title=_("split"), legend=split_legend(orient="bottom")),
         tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip(f"{y}:Q", format=".4g")],
     ).properties(width=width, height=height)
     sort = list(order) if order else "ascending"
