@@ -63,3 +63,17 @@ def test_relu_and_leaky_relu_are_told_apart_by_dash():
     dash = spec["encoding"]["strokeDash"]["scale"]
     by_name = dict(zip(dash["domain"], dash["range"]))
     assert by_name["relu"] != by_name["leaky_relu"]
+
+
+def test_training_curves_keep_one_split_legend():
+    """Vega-Lite merges the colour and dash legends of one field and draws none when either is turned off: both must
+    carry the same title and a legend, or the loss-by-epoch charts lose their train/test key."""
+    from core.charts.curves import side_by_side_curves, training_curves
+
+    h = pd.DataFrame({"epoch": [1, 2, 1, 2], "split": ["train", "train", "test", "test"], "loss": [1, 0.5, 1.2, 0.9]})
+    for chart in (training_curves(h, "loss"), side_by_side_curves(h.assign(run="a"), "run")):
+        spec = chart.to_dict()
+        enc = (spec.get("spec") or spec)["encoding"]
+        assert enc["color"].get("legend", {}) is not None and enc["strokeDash"].get("legend", {}) is not None
+        assert enc["color"]["title"] == enc["strokeDash"]["title"]
+        assert enc["color"]["sort"] == enc["strokeDash"]["sort"]
