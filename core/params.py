@@ -9,6 +9,8 @@ the CLI parses `--set key=value` with `Param.parse`, the pages build sliders fro
 
 from __future__ import annotations
 
+from core.i18n import N_, MessageError, Msg
+
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -41,12 +43,16 @@ class Param:
 
     def describe(self) -> str:
         """Allowed values in words, e.g. 'float in [1e-05, 10], log scale'."""
+        return str(self.allowed())
+
+    def allowed(self) -> Msg:
+        """`describe()` as a message a page translates."""
         if self.choices is not None:
-            return "one of " + "|".join(self.choices)
+            return Msg(N_("one of {choices}"), choices="|".join(self.choices))
         if self.kind is bool:
-            return "true|false"
-        text = f"{self.kind.__name__} in [{_fmt(self.low)}, {_fmt(self.high)}]"
-        return text + (", log scale" if self.log else "")
+            return Msg(N_("true|false"))
+        bounds = dict(kind=self.kind.__name__, low=_fmt(self.low), high=_fmt(self.high))
+        return Msg(N_("{kind} in [{low}, {high}], log scale") if self.log else N_("{kind} in [{low}, {high}]"), **bounds)
 
     def validate(self, value: Any) -> Any:
         """Return `value` coerced to this parameter's type, or raise ValueError naming it (for any value)."""
@@ -123,7 +129,8 @@ class Param:
         }
 
     def _error(self, value: Any) -> ValueError:
-        return ValueError(f"{self.name}: {short_repr(value)} is not allowed; expected {self.describe()}")
+        return MessageError(Msg(N_("{name}: {value} is not allowed; expected {allowed}"), name=self.name,
+                                value=short_repr(value), allowed=self.allowed()))
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
@@ -147,39 +154,39 @@ def _fmt(x: float | None) -> str:
 class _Shared:
     """The shared parameter definitions: one name per idea across all studies."""
 
-    seed: Param = Param("seed", 0, "Seed for every random draw (data, initialisation, batch order, dropout).", 0, 2**31 - 1)
-    epochs: Param = Param("epochs", 50, "Passes over the training set.", 1, 2000)
-    lr: Param = Param("lr", 0.03, "Learning rate of the optimizer.", 1e-5, 10.0, log=True)
-    batch_size: Param = Param("batch_size", 32, "Mini-batch size (larger than the training set means full batch).", 1, 8192, log=True)
-    optimizer: Param = Param("optimizer", "sgd", "sgd, sgd with momentum 0.9, adam or adamw.", choices=("sgd", "momentum", "adam", "adamw"))
-    n_train: Param = Param("n_train", 100, "Number of training examples generated.", 2, 100_000, log=True)
-    n_test: Param = Param("n_test", 100, "Number of test examples generated.", 2, 100_000, log=True)
-    noise: Param = Param("noise", 0.1, "Noise level of the generated data (std of the added noise).", 0.0, 5.0)
-    degree: Param = Param("degree", 3, "Polynomial degree: 3 means features x^0..x^3.", 0, 20)
-    n_features: Param = Param("n_features", 5, "Number of input features.", 1, 1000)
-    weight_decay: Param = Param("weight_decay", 0.0, "Weight decay in the optimizer (decoupled for adamw).", 0.0, 100.0, log=True)
-    decay_bias: Param = Param("decay_bias", False, "Apply weight decay and penalties to biases too (usually excluded).")
-    l1: Param = Param("l1", 0.0, "Strength of the L1 penalty λ·Σ|w| added to the loss.", 0.0, 100.0, log=True)
-    l1_mode: Param = Param("l1_mode", "proximal", "How L1 is applied: 'loss' adds its subgradient, 'proximal' soft-thresholds after each step (exact zeros).", choices=("proximal", "loss"))
-    l2: Param = Param("l2", 0.0, "Strength of the L2 penalty λ/2·Σw² added to the loss.", 0.0, 100.0, log=True)
-    lp: Param = Param("lp", 0.0, "Strength of the general p-norm penalty λ/p·Σ|w|^p added to the loss.", 0.0, 100.0, log=True)
-    p: Param = Param("p", 2.0, "Exponent p of the p-norm penalty.", 0.5, 4.0)
-    dropout: Param = Param("dropout", 0.0, "Probability of zeroing each hidden unit while training (inverted dropout).", 0.0, 0.95)
-    hidden: Param = Param("hidden", 64, "Units in each hidden layer.", 1, 4096, log=True)
-    depth: Param = Param("depth", 1, "Number of hidden layers (0 is a linear model).", 0, 16)
-    activation: Param = Param("activation", "relu", "Nonlinearity of the hidden layers.", choices=("relu", "tanh", "sigmoid", "leaky_relu"))
-    batch_norm: Param = Param("batch_norm", False, "Batch normalisation after each hidden linear layer.")
-    dataset: Param = Param("dataset", "digits", "Data set: digits (8x8, offline), mnist (28x28) or a 2-D toy set.", choices=("digits", "mnist", "moons", "circles", "xor", "spiral", "gaussians"))
-    model: Param = Param("model", "mlp", "Model family.", choices=("softmax", "mlp"))
-    patience: Param = Param("patience", 0, "Early stopping: epochs without val_loss improvement before stopping (0 = off).", 0, 1000)
-    min_delta: Param = Param("min_delta", 0.0, "Early stopping: smallest decrease of val_loss that counts as improvement.", 0.0, 10.0)
-    restore_best: Param = Param("restore_best", True, "Early stopping: restore the weights of the best epoch at the end.")
-    augment: Param = Param("augment", False, "Augment training images (random rotation, shift and pixel noise).")
-    train_size: Param = Param("train_size", 1.0, "Fraction of the training set used (the rest is left out).", 0.01, 1.0)
-    val_fraction: Param = Param("val_fraction", 0.0, "Fraction of the training set held out for validation (0 = no validation set).", 0.0, 0.9)
-    label_noise: Param = Param("label_noise", 0.0, "Fraction of training labels replaced by random classes.", 0.0, 1.0)
-    clear_grad: Param = Param("clear_grad", True, "Zero the gradients before every step (off shows them accumulating).")
-    function: Param = Param("function", "sin", "Target function to fit.", choices=("sin", "abs", "step"))
+    seed: Param = Param("seed", 0, N_("Seed for every random draw (data, initialisation, batch order, dropout)."), 0, 2**31 - 1)
+    epochs: Param = Param("epochs", 50, N_("Passes over the training set."), 1, 2000)
+    lr: Param = Param("lr", 0.03, N_("Learning rate of the optimizer."), 1e-5, 10.0, log=True)
+    batch_size: Param = Param("batch_size", 32, N_("Mini-batch size (larger than the training set means full batch)."), 1, 8192, log=True)
+    optimizer: Param = Param("optimizer", "sgd", N_("sgd, sgd with momentum 0.9, adam or adamw."), choices=("sgd", "momentum", "adam", "adamw"))
+    n_train: Param = Param("n_train", 100, N_("Number of training examples generated."), 2, 100_000, log=True)
+    n_test: Param = Param("n_test", 100, N_("Number of test examples generated."), 2, 100_000, log=True)
+    noise: Param = Param("noise", 0.1, N_("Noise level of the generated data (std of the added noise)."), 0.0, 5.0)
+    degree: Param = Param("degree", 3, N_("Polynomial degree: 3 means features x^0..x^3."), 0, 20)
+    n_features: Param = Param("n_features", 5, N_("Number of input features."), 1, 1000)
+    weight_decay: Param = Param("weight_decay", 0.0, N_("Weight decay in the optimizer (decoupled for adamw)."), 0.0, 100.0, log=True)
+    decay_bias: Param = Param("decay_bias", False, N_("Apply weight decay and penalties to biases too (usually excluded)."))
+    l1: Param = Param("l1", 0.0, N_("Strength of the L1 penalty λ·Σ|w| added to the loss."), 0.0, 100.0, log=True)
+    l1_mode: Param = Param("l1_mode", "proximal", N_("How L1 is applied: 'loss' adds its subgradient, 'proximal' soft-thresholds after each step (exact zeros)."), choices=("proximal", "loss"))
+    l2: Param = Param("l2", 0.0, N_("Strength of the L2 penalty λ/2·Σw² added to the loss."), 0.0, 100.0, log=True)
+    lp: Param = Param("lp", 0.0, N_("Strength of the general p-norm penalty λ/p·Σ|w|^p added to the loss."), 0.0, 100.0, log=True)
+    p: Param = Param("p", 2.0, N_("Exponent p of the p-norm penalty."), 0.5, 4.0)
+    dropout: Param = Param("dropout", 0.0, N_("Probability of zeroing each hidden unit while training (inverted dropout)."), 0.0, 0.95)
+    hidden: Param = Param("hidden", 64, N_("Units in each hidden layer."), 1, 4096, log=True)
+    depth: Param = Param("depth", 1, N_("Number of hidden layers (0 is a linear model)."), 0, 16)
+    activation: Param = Param("activation", "relu", N_("Nonlinearity of the hidden layers."), choices=("relu", "tanh", "sigmoid", "leaky_relu"))
+    batch_norm: Param = Param("batch_norm", False, N_("Batch normalisation after each hidden linear layer."))
+    dataset: Param = Param("dataset", "digits", N_("Data set: digits (8x8, offline), mnist (28x28) or a 2-D toy set."), choices=("digits", "mnist", "moons", "circles", "xor", "spiral", "gaussians"))
+    model: Param = Param("model", "mlp", N_("Model family."), choices=("softmax", "mlp"))
+    patience: Param = Param("patience", 0, N_("Early stopping: epochs without val_loss improvement before stopping (0 = off)."), 0, 1000)
+    min_delta: Param = Param("min_delta", 0.0, N_("Early stopping: smallest decrease of val_loss that counts as improvement."), 0.0, 10.0)
+    restore_best: Param = Param("restore_best", True, N_("Early stopping: restore the weights of the best epoch at the end."))
+    augment: Param = Param("augment", False, N_("Augment training images (random rotation, shift and pixel noise)."))
+    train_size: Param = Param("train_size", 1.0, N_("Fraction of the training set used (the rest is left out)."), 0.01, 1.0)
+    val_fraction: Param = Param("val_fraction", 0.0, N_("Fraction of the training set held out for validation (0 = no validation set)."), 0.0, 0.9)
+    label_noise: Param = Param("label_noise", 0.0, N_("Fraction of training labels replaced by random classes."), 0.0, 1.0)
+    clear_grad: Param = Param("clear_grad", True, N_("Zero the gradients before every step (off shows them accumulating)."))
+    function: Param = Param("function", "sin", N_("Target function to fit."), choices=("sin", "abs", "step"))
 
 
 P = _Shared()

@@ -13,6 +13,7 @@ from core.charts.classification import (
 from core.charts.curves import training_curves
 from core.checkpoint import CheckpointError, evaluate_saved, to_bytes
 from core.data import DataUnavailable, data_dir, digits, mnist
+from core.i18n import _, text
 from ui.boot import require_router
 from ui.runner import run, warn_if_diverged
 from ui.widgets import param_input
@@ -22,7 +23,7 @@ require_router()
 STUDY = "classification"
 
 
-@st.cache_resource(show_spinner="Loading the images…")
+@st.cache_resource(show_spinner=False)
 def load_images(dataset: str, seed: int, folder: str):
     """The train/test images exactly as the study splits them (digits' split depends on the seed; MNIST comes from `folder`)."""
     return digits(seed=seed) if dataset == "digits" else mnist(folder)
@@ -33,12 +34,12 @@ def score_upload(blob: bytes):
     return evaluate_saved(blob)
 
 
-st.title("Classification")
+st.title(_("Classification"))
 st.markdown(
-    "Each image is flattened into a vector of pixels. **Softmax regression** is one linear layer giving a score per "
+    _("Each image is flattened into a vector of pixels. **Softmax regression** is one linear layer giving a score per "
     "class; an **MLP** puts hidden layers with a nonlinear activation in between. Both are trained with cross-entropy "
     "(the softmax is inside the loss). *digits* is scikit-learn's 1,797 8×8 images and works offline; *mnist* is "
-    "28×28, read from the folder in `$OVERFIT_LAB_DATA`."
+    "28×28, read from the folder in `$OVERFIT_LAB_DATA`.")
 )
 
 c = st.columns(4)
@@ -53,7 +54,7 @@ c = st.columns(3)
 values["hidden"] = param_input("hidden", study=STUDY, key="clf.hidden", high=1024, container=c[0], disabled=linear)
 values["depth"] = param_input("depth", study=STUDY, key="clf.depth", high=6, container=c[1], disabled=linear)
 values["activation"] = param_input("activation", study=STUDY, key="clf.activation", container=c[2], disabled=linear)
-with st.expander("More settings"):
+with st.expander(_("More settings")):
     c = st.columns(4)
     values["optimizer"] = param_input("optimizer", study=STUDY, key="clf.optimizer", container=c[0])
     values["batch_size"] = param_input("batch_size", study=STUDY, key="clf.batch_size", high=1024, container=c[1])
@@ -65,31 +66,33 @@ if linear:
 
 # --- the data -----------------------------------------------------------------------------------
 try:
-    data = load_images(values["dataset"], values["seed"], str(data_dir()))
+    with st.spinner(_("Loading the images…")):
+        data = load_images(values["dataset"], values["seed"], str(data_dir()))
 except DataUnavailable as exc:
-    st.error(str(exc), icon=":material/inventory_2:")
+    st.error(text(exc), icon=":material/inventory_2:")
     data = None
 if data is not None:
-    st.subheader("Sample training images")
+    st.subheader(_("Sample training images"))
     idx = examples_per_class(data.train.y, per_class=2, n_classes=data.n_classes)
-    st.image(to_display(data.train.X[idx], size=64), caption=[f"label {int(data.train.y[i])}" for i in idx])
-    st.caption(f"{len(data.train):,} training and {len(data.test):,} test images of {data.image_shape[1]}×{data.image_shape[2]} "
-               f"pixels, values in [0, 1].")
+    st.image(to_display(data.train.X[idx], size=64), caption=[_("label {label}").format(label=int(data.train.y[i])) for i in idx])
+    st.caption(_("{train} training and {test} test images of {h}×{w} pixels, values in [0, 1].").format(
+        train=f"{len(data.train):,}", test=f"{len(data.test):,}", h=data.image_shape[1], w=data.image_shape[2]))
 
 # --- training -----------------------------------------------------------------------------------
-name = "softmax regression" if linear else f"the MLP ({values['depth']}×{values['hidden']} {values['activation']})"
+name = _("softmax regression") if linear else _("the MLP ({depth}×{hidden} {activation})").format(
+    depth=values["depth"], hidden=values["hidden"], activation=values["activation"])
 results = run(STUDY, values, label=name) if data is not None else None
 if results and not warn_if_diverged(results, name):
     r = results[0]
     m = st.columns(4)
-    m[0].metric("test accuracy", f"{r.metrics['test_acc']:.2%}")
-    m[1].metric("train accuracy", f"{r.metrics['train_acc']:.2%}", delta=f"{r.metrics['train_acc'] - r.metrics['test_acc']:+.2%} gap",
+    m[0].metric(_("test accuracy"), f"{r.metrics['test_acc']:.2%}")
+    m[1].metric(_("train accuracy"), f"{r.metrics['train_acc']:.2%}", delta=_("{gap} gap").format(gap=f"{r.metrics['train_acc'] - r.metrics['test_acc']:+.2%}"),
                 delta_color="off")
-    m[2].metric("test loss", f"{r.metrics['test_loss']:.4f}")
-    m[3].metric("parameters", f"{r.metrics['n_params']:,}")
+    m[2].metric(_("test loss"), f"{r.metrics['test_loss']:.4f}")
+    m[3].metric(_("parameters"), f"{r.metrics['n_params']:,}")
     left, right = st.columns(2)
-    left.altair_chart(training_curves(r.history, "loss", title="Cross-entropy by epoch"))
-    right.altair_chart(training_curves(r.history, "acc", title="Accuracy by epoch"))
+    left.altair_chart(training_curves(r.history, "loss", title=_("Cross-entropy by epoch")))
+    right.altair_chart(training_curves(r.history, "acc", title=_("Accuracy by epoch")))
 
     left, right = st.columns([3, 2])
     left.altair_chart(confusion_heatmap(r.frames["confusion"]))
@@ -97,38 +100,40 @@ if results and not warn_if_diverged(results, name):
         wrong = r.frames["misclassified"].head(12)
         conf = r.frames["confusion"]
         n_wrong = int(conf.loc[conf["true"] != conf["predicted"], "count"].sum())
-        st.markdown(f"**Misclassified test images**: {n_wrong} of {len(data.test):,}, the first {len(wrong)} shown")
+        st.markdown(_("**Misclassified test images**: {wrong} of {total}, the first {shown} shown").format(
+            wrong=n_wrong, total=f"{len(data.test):,}", shown=len(wrong)))
         if len(wrong):
             st.image(to_display(data.test.X[wrong["index"].tolist()], size=56), caption=misclassified_captions(wrong))
-            st.caption("Caption: true label → predicted label (the model's probability for it).")
+            st.caption(_("Caption: true label → predicted label (the model's probability for it)."))
         else:
-            st.success("Every test image is classified correctly.")
+            st.success(_("Every test image is classified correctly."))
 
-    st.subheader("Save the model")
+    st.subheader(_("Save the model"))
     blob = to_bytes(r.model, STUDY, r.config, {"dataset": r.config["dataset"]})
     st.download_button(
-        "Download the trained model (.safetensors)", data=blob,
+        _("Download the trained model (.safetensors)"), data=blob,
         file_name=f"{STUDY}-{r.config['dataset']}-{r.config['model']}.safetensors", mime="application/octet-stream",
         key="clf.download", on_click="ignore",
-        help="The weights (safetensors: tensors only, nothing executable) and the config that rebuilds the model.",
+        help=_("The weights (safetensors: tensors only, nothing executable) and the config that rebuilds the model."),
     )
 
-st.subheader("Load a saved model")
+st.subheader(_("Load a saved model"))
 upload = st.file_uploader(
-    "Upload a saved model to evaluate it on its test set", type=["safetensors"], key="clf.upload",
-    help="A file downloaded from this page (or saved with core.checkpoint): the model is rebuilt from its config and scored.",
+    _("Upload a saved model to evaluate it on its test set"), type=["safetensors"], key="clf.upload",
+    help=_("A file downloaded from this page (or saved with core.checkpoint): the model is rebuilt from its config and scored."),
 )
 if upload is not None:
     try:
         scores, study_id, saved = score_upload(upload.getvalue())
     except CheckpointError as exc:
-        st.error(f"{upload.name}: {exc}", icon=":material/block:")
+        st.error(f"{upload.name}: {text(exc)}", icon=":material/block:")
     except DataUnavailable as exc:
-        st.error(f"{upload.name} was trained on data that is not here: {exc}", icon=":material/inventory_2:")
+        st.error(_("{file} was trained on data that is not here: {problem}").format(file=upload.name, problem=text(exc)),
+                 icon=":material/inventory_2:")
     else:
         u = st.columns(3)
-        u[0].metric("uploaded model: test accuracy", f"{scores['acc']:.2%}" if "acc" in scores else "—")
-        u[1].metric("uploaded model: test loss", f"{scores['loss']:.4f}")
-        u[2].metric("study", study_id)
+        u[0].metric(_("uploaded model: test accuracy"), f"{scores['acc']:.2%}" if "acc" in scores else "—")
+        u[1].metric(_("uploaded model: test loss"), f"{scores['loss']:.4f}")
+        u[2].metric(_("study"), study_id)
         keys = ("dataset", "model", "hidden", "depth", "activation", "epochs", "lr", "seed")
-        st.caption("Saved config: " + ", ".join(f"{k}={saved[k]}" for k in keys if k in saved))
+        st.caption(_("Saved config: ") + ", ".join(f"{k}={saved[k]}" for k in keys if k in saved))

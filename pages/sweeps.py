@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.charts.curves import metric_vs
 from core.compare import curve_turn, focus_floor, metric_columns, numeric_column, turn_caption
-from core.i18n import _
+from core.i18n import _, text
 from core.metrics import label, value_text
 from core.studies import STUDIES, get_study
 from core.sweeps import BACKENDS, Axis, SweepSpec, axis_text, default_spec, describe, grid_values, parse_axis
@@ -107,7 +107,7 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
                     steps = c[1].number_input(_("steps"), 1, 50, steps_default, key=key(name, "steps"), bind="query-params")
                     axis = Axis(name, tuple(grid_values(p, lo, hi, int(steps), spacing)), spacing)
             except ValueError as exc:
-                problems.append(str(exc))
+                problems.append(text(exc))
             else:
                 axes.append(axis)
                 st.caption(axis_text(axis))  # the exact grid, rounded values included, before anything runs

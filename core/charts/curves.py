@@ -20,12 +20,22 @@ def fit_width(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
-def split_color(title: str = "split", present=None, legend: alt.Legend | None = None) -> alt.Color:
+def split_names() -> str:
+    """A Vega label expression showing train/val/test in the current language (the data keeps the identifiers)."""
+    names = {"train": _("train"), "val": _("validation"), "test": _("test")}
+    expr = "datum.label"
+    for key, name in names.items():
+        expr = f"datum.label === {key!r} ? {name!r} : ({expr})"
+    return expr
+
+
+def split_color(title: str | None = None, present=None, legend: alt.Legend | None = None) -> alt.Color:
     """Train/validation/test always in the same colours; `present` (the splits in the data) trims the legend."""
     keep = [s for s in SPLIT_ORDER if present is None or s in set(present)] or SPLIT_ORDER
     colors = [SPLIT_COLORS[SPLIT_ORDER.index(s)] for s in keep]
-    extra = {"legend": legend} if legend is not None else {}
-    return alt.Color("split:N", title=title, sort=keep, scale=alt.Scale(domain=keep, range=colors), **extra)
+    legend = legend if legend is not None else alt.Legend()
+    legend.labelExpr = split_names()
+    return alt.Color("split:N", title=title or _("split"), sort=keep, scale=alt.Scale(domain=keep, range=colors), legend=legend)
 
 
 SPLIT_DASHES = [[1, 0], [6, 3], [2, 2]]  # train solid, validation dashed, test dotted

@@ -9,6 +9,7 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
+from ..i18n import _
 from ..metrics import label
 from .curves import MAX_WIDTH, metric_colors, panel_layout
 
@@ -41,7 +42,7 @@ def sweep_with_baseline(runs: pd.DataFrame, x: str, metrics: Sequence[str], base
     """Metrics against a strength (log x) as lines with points; each metric's no-penalty value as a dashed rule."""
     long = runs.melt(id_vars=[x], value_vars=list(metrics), var_name="metric", value_name="value").dropna(subset=["value"])
     ys = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    color = alt.Color("metric:N", title="metric", sort=list(metrics),
+    color = alt.Color("metric:N", title=_("metric"), sort=list(metrics),
                       scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics)))
     lines = alt.Chart(long).mark_line(point=True).encode(
         x=alt.X(f"{x}:Q", title=label(x), scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False)),
@@ -53,15 +54,16 @@ def sweep_with_baseline(runs: pd.DataFrame, x: str, metrics: Sequence[str], base
     if baseline:
         base = pd.DataFrame({"metric": list(baseline), "value": list(baseline.values())})
         base = base[base["metric"].isin(metrics)].dropna()
-        base["what"] = base["metric"].map(lambda m: f"{label(m)} without a penalty")
+        base["what"] = base["metric"].map(lambda m: _("{metric} without a penalty").format(metric=label(m)))
         layers.append(alt.Chart(base).mark_rule(strokeDash=[5, 4]).encode(
             y=alt.Y("value:Q", scale=ys), color=color, tooltip=["what:N", alt.Tooltip("value:Q", format=".4g")]
         ))
-    return alt.layer(*layers).properties(title=title or f"{', '.join(label(m) for m in metrics)} against {label(x)}", height=height)
+    return alt.layer(*layers).properties(title=title or _("{metrics} against {x}").format(
+        metrics=", ".join(label(m) for m in metrics), x=label(x)), height=height)
 
 
 def compare_bars(runs: pd.DataFrame, by: str, metrics: Sequence[str], *, order: Sequence[str] | None = None,
-                 log_y: bool = False, title: str = "Compared", height: int = 260) -> alt.Chart:
+                 log_y: bool = False, title: str | None = None, height: int = 260) -> alt.Chart:
     """Grouped bars: one group per value of `by`, one bar per metric."""
     long = runs.melt(id_vars=[by], value_vars=list(metrics), var_name="metric", value_name="value").dropna(subset=["value"])
     sort = list(order) if order else None
@@ -69,7 +71,7 @@ def compare_bars(runs: pd.DataFrame, by: str, metrics: Sequence[str], *, order: 
         x=alt.X(f"{by}:N", title=None, sort=sort, axis=alt.Axis(labelAngle=-20)),
         xOffset=alt.XOffset("metric:N", sort=list(metrics)),
         y=alt.Y("value:Q", title=", ".join(label(m) for m in metrics), scale=alt.Scale(type="log") if log_y else alt.Scale()),
-        color=alt.Color("metric:N", title="metric", sort=list(metrics),
+        color=alt.Color("metric:N", title=_("metric"), sort=list(metrics),
                         scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics))),
         tooltip=[f"{by}:N", "metric:N", alt.Tooltip("value:Q", format=".4g")],
     )

@@ -6,6 +6,8 @@ model code when they run, so listing the studies stays fast.
 
 from __future__ import annotations
 
+from core.i18n import N_, MessageError, Msg
+
 from typing import TYPE_CHECKING, Callable
 
 from ..params import P, Param
@@ -74,10 +76,9 @@ def regression_train_config(cfg):
 
 def check_regression_optimizer(cfg) -> None:
     if cfg.model == "scratch" and cfg.optimizer != "sgd":
-        raise ValueError(
-            f"optimizer: {cfg.optimizer!r} is not available with model=scratch, which takes the hand-written "
-            "gradient step (sgd); choose model=linear to use momentum, adam or adamw"
-        )
+        raise MessageError(Msg(N_(
+            "optimizer: {optimizer!r} is not available with model=scratch, which takes the hand-written "
+            "gradient step (sgd); choose model=linear to use momentum, adam or adamw"), optimizer=cfg.optimizer))
 
 
 def weight_summary(model: nn.Module, include_bias: bool = False) -> tuple[dict[str, float], Callable[[], pd.DataFrame]]:
@@ -128,9 +129,9 @@ CLASSIFICATION_PARAMS: tuple[Param, ...] = (
     P.patience,
     P.min_delta,
     P.restore_best,
-    P.n_train.replace(default=400, help="Number of training points (2-D sets only)."),
-    P.n_test.replace(default=400, help="Number of test points (2-D sets only)."),
-    P.noise.replace(default=0.2, high=2.0, help="Noise of the 2-D sets (ignored for images)."),
+    P.n_train.replace(default=400, help=N_("Number of training points (2-D sets only).")),
+    P.n_test.replace(default=400, help=N_("Number of test points (2-D sets only).")),
+    P.noise.replace(default=0.2, high=2.0, help=N_("Noise of the 2-D sets (ignored for images).")),
 )
 
 
@@ -167,9 +168,10 @@ def classification_model(cfg, data: DataBundle, g: torch.Generator) -> nn.Module
 
 def check_classification(cfg) -> None:
     if cfg.augment and cfg.dataset not in IMAGE_DATASETS:
-        raise ValueError(f"augment: image augmentation applies to digits and mnist, not dataset={cfg.dataset}")
+        raise MessageError(Msg(N_("augment: image augmentation applies to digits and mnist, not dataset={dataset}"),
+                               dataset=cfg.dataset))
     if cfg.model == "softmax" and (cfg.dropout > 0 or cfg.batch_norm):
-        raise ValueError("dropout: softmax regression has no hidden layer to drop or normalise; choose model=mlp")
+        raise MessageError(Msg(N_("dropout: softmax regression has no hidden layer to drop or normalise; choose model=mlp")))
 
 
 def classification_train_config(cfg):
