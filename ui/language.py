@@ -1,8 +1,8 @@
 """The dashboard's language: a sidebar switch (English / 简体中文) kept in the URL as `?lang=zh`.
 
-The switch is a select box bound to the URL key `lang`, drawn by dashboard.py on every run, before the pages
-are declared (their titles are translated). English is its default, so an English view has no `lang` in its
-URL and a Chinese one always has `lang=zh`: a shared link opens in the sender's language. A first visit
+The switch is a select box drawn by dashboard.py on every run, before the pages are declared (their titles are
+translated); it writes `lang` into the URL. An English view has no `lang` in its URL and a Chinese one always
+has `lang=zh`: a shared Chinese link opens in Chinese. A first visit
 without `lang` follows the browser's language (`st.context.locale`, else the Accept-Language header). An
 unknown value (`?lang=fr`) gives English and one warning line.
 
@@ -18,7 +18,8 @@ import streamlit as st
 
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language, set_resolver
 
-KEY = "lang"  # the widget's key, its session-state entry and its URL query parameter
+KEY = "lang"  # the URL query parameter
+WIDGET = "lang.switch"  # the switch's key (its value is in session state)
 
 
 def from_browser() -> str:
@@ -63,7 +64,7 @@ def _session_language() -> str | None:
 
     if get_script_run_ctx(suppress_warning=True) is None:
         return None
-    chosen = st.session_state.get(KEY)
+    chosen = st.session_state.get(WIDGET)
     return chosen if chosen in LANGUAGES else _url_language()
 
 
@@ -72,7 +73,7 @@ set_resolver(_session_language)
 
 def apply() -> str:
     """Set and return this run's language: the switch's value, else `?lang=`, else the browser's, else English."""
-    code = st.session_state.get(KEY)
+    code = st.session_state.get(WIDGET)
     if code not in LANGUAGES:
         code = _url_language() or st.session_state.get(f"{KEY}.browser") or from_browser()
         st.session_state[f"{KEY}.browser"] = code  # a session asks the browser once
@@ -81,21 +82,31 @@ def apply() -> str:
 
 
 def switch() -> str:
-    """Draw the sidebar language switch (once per run, before the pages) and set this run's language."""
-    from streamlit.runtime.state.session_state_proxy import get_session_state
+    """Draw the sidebar language switch (once per run, before the pages), keep it in the URL, set this run's language.
 
+    The select box is not bound to the URL itself: a bound widget's URL value is its label ("简体中文"), and the
+    URL should say `lang=zh`. So the URL is written here: `lang=<code>` for any language but English. A URL whose
+    `lang` differs from the one last written (a pasted link, the browser's back button) wins over the switch; a
+    page change that drops the query string does not lose the language, since it is written back.
+    """
+    state = st.session_state
+    given = st.query_params.get(KEY)
     warning = None
-    with get_session_state().query_params() as qp:
-        initial = getattr(qp, "_initial_query_params", None)  # what bound widgets are seeded from (Streamlit 1.67)
-        values = initial.get(KEY) if isinstance(initial, dict) else None
-        if values and values[-1] not in LANGUAGES:
-            warning = values[-1]
-            del initial[KEY]
-            qp.remove_param(KEY)
-    if KEY not in st.session_state and (warning is not None or not values):
-        # first visit: an unknown ?lang= gives English; none, the browser's language (written to the URL if not English)
-        st.session_state[KEY] = DEFAULT_LANGUAGE if warning is not None else from_browser()
-    code = st.sidebar.selectbox("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, key=KEY, bind="query-params")
+    if given is not None and given not in LANGUAGES:
+        warning, given = given, None
+        del st.query_params[KEY]
+    if WIDGET not in state:  # first run of this session: the URL's language, else an unknown one's English, else the browser's
+        state[WIDGET] = given or (DEFAULT_LANGUAGE if warning is not None else from_browser())
+    elif given is not None and given != state.get(f"{KEY}.url"):
+        state[WIDGET] = given
+    code = st.sidebar.selectbox("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, key=WIDGET)
+    wanted = None if code == DEFAULT_LANGUAGE else code
+    if st.query_params.get(KEY) != wanted:
+        if wanted is None:
+            del st.query_params[KEY]
+        else:
+            st.query_params[KEY] = wanted
+    state[f"{KEY}.url"] = wanted
     set_language(code)
     if warning is not None:
         st.warning(f"lang={warning[:20]!r}: " + _unknown(code), icon=":material/translate:")
