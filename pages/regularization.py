@@ -21,6 +21,7 @@ from core.regularization import (
 from core.selection import stacked_frames, stacked_history
 from core.sweeps import sweep_frame
 from ui.boot import require_router
+from ui.language import column_labels
 from ui.runner import run_each, warn_if_diverged
 from ui.widgets import log_options, param_input
 
@@ -65,11 +66,13 @@ if pen_tab.open:
                                 help=_("With sgd, momentum and adam, weight decay adds λ·w to the gradient, exactly as the L2 "
                                      "penalty does, so the runs are identical; adamw decays the weights directly "
                                      "(decoupled from Adam's scaling), so there they differ."))
-        swept = c[3].selectbox(_("method to sweep"), list(PENALTY_METHODS), key="pen.method", bind="query-params",
+        swept = c[3].selectbox(_("method to sweep"), list(PENALTY_METHODS), key="pen.method", bind="query-params", format_func=_,
                                help=_("The chart at the bottom trains this method at several strengths."))
         strengths = {"weight decay": l2, "L2 penalty": l2, "L1 penalty (proximal)": l1, "L1 penalty (subgradient)": l1}
         base = {"optimizer": optimizer, "batch_size": 20, "lr": 0.01}  # full batch: 4× fewer steps than the study's 5
         labels = ["no penalty"] + [f"{m} λ={strengths[m]:g}" for m in PENALTY_METHODS]
+        # the labels pick runs below; the charts and the table show them in the page's language
+        display = {"no penalty": _("no penalty"), **{f"{m} λ={strengths[m]:g}": f"{_(m)} λ={strengths[m]:g}" for m in PENALTY_METHODS}}
         configs = [base] + [{**base, **penalty_values(m, strengths[m])} for m in PENALTY_METHODS]
         # the chosen λ of the swept method and up to two decades either side, trained together with the above
         swept_runs = [({**base, **penalty_values(swept, lam)}, f"{swept} λ={lam:g}") for lam in strength_grid(strengths[swept])]
@@ -81,18 +84,20 @@ if pen_tab.open:
             ok = [(n, r) for n, r in zip(labels, results) if r.status == "ok"]
             names, runs = [n for n, _r in ok], [r for _n, r in ok]
         if results is not None and runs:
-            frame = sweep_frame(runs).assign(method=names)
+            frame = sweep_frame(runs).assign(method=[display[n] for n in names])
+            order = [display[n] for n in names]
             left, right = st.columns(2)
-            left.altair_chart(compare_bars(frame, "method", ["train_loss", "test_loss"], order=names, log_y=True,
+            left.altair_chart(compare_bars(frame, "method", ["train_loss", "test_loss"], order=order, log_y=True,
                                            title=_("Train and test MSE after training (log scale)")))
-            right.altair_chart(compare_bars(frame, "method", ["weight_norm"], order=names,
+            right.altair_chart(compare_bars(frame, "method", ["weight_norm"], order=order,
                                             title=_("Weight norm ‖w‖ (biases excluded)")))
-            st.dataframe(frame[["method", "train_loss", "test_loss", "weight_norm", "weight_l1", "zero_weights", "n_weights"]],
-                         hide_index=True)
+            shown_columns = ["method", "train_loss", "test_loss", "weight_norm", "weight_l1", "zero_weights", "n_weights"]
+            st.dataframe(frame[shown_columns], hide_index=True,
+                         column_config={**column_labels(shown_columns), "method": st.column_config.TextColumn(_("method"))})
             by_name = dict(zip(names, runs))
             shown = [n for n in names if n.startswith(("no penalty", "L2", "L1"))]
-            weights = stacked_frames([by_name[n] for n in shown], "weights", "method", shown)
-            st.altair_chart(weight_histogram(weights, order=shown, title=_("The 200 weights after training (red: exactly 0)")))
+            weights = stacked_frames([by_name[n] for n in shown], "weights", "method", [display[n] for n in shown])
+            st.altair_chart(weight_histogram(weights, order=[display[n] for n in shown], title=_("The 200 weights after training (red: exactly 0)")))
             st.caption(
                 _("**Why only the proximal L1 gives exact zeros.** The subgradient version adds λ·sign(w) to the gradient: "
                 "each step moves a small weight by lr·λ towards zero, overshoots, and the next step pushes it back, so "
@@ -101,8 +106,9 @@ if pen_tab.open:
                 "|w| ≤ lr·λ to exactly 0 and shrinks the others by lr·λ.")
             )
             curves_for = [n for n in names if n.startswith(("no penalty", "weight decay", "L1 penalty (proximal)"))]
-            st.altair_chart(side_by_side_curves(stacked_history([by_name[n] for n in curves_for], "method", curves_for),
-                                                "method", "loss", order=curves_for, log_y=True,
+            curve_names = [display[n] for n in curves_for]
+            st.altair_chart(side_by_side_curves(stacked_history([by_name[n] for n in curves_for], "method", curve_names),
+                                                "method", "loss", order=curve_names, log_y=True,
                                                 title=_("Train and test MSE by epoch (log scale)")))
 
         st.subheader(_("Sweeping the strength of {method}").format(method=_(swept)))
@@ -186,9 +192,9 @@ if math_tab.open:
         summary, running = dropout_schemes(float(p), int(n_masks), int(seed))
         linear = summary[summary["stage"] == "linear"]
         st.altair_chart(dropout_convergence(running, summary))
-        st.dataframe(linear[["scheme", "unit", "mc_mean", "test_output", "difference", "std_error"]].rename(columns={
-            "mc_mean": "mean over masks (training)", "test_output": "test-time output",
-            "difference": "mean − test", "std_error": "standard error"}), hide_index=True)
+        scheme_columns = {"scheme": _("scheme"), "unit": _("unit"), "mc_mean": _("mean over masks (training)"),
+                          "test_output": _("test-time output"), "difference": _("mean − test"), "std_error": _("standard error")}
+        st.dataframe(linear[list(scheme_columns)].rename(columns=scheme_columns), hide_index=True)
         worst = float(linear["difference"].abs().max())
         st.metric(_("largest |mean over masks − test-time output|"), f"{worst:.2g}",
                   delta=_("{n} standard errors").format(n=f"{(linear['difference'].abs() / linear['std_error']).max():.1f}"),
@@ -200,4 +206,4 @@ if math_tab.open:
                 "approximation (E[relu(z)] ≠ relu(E[z])), which is why test-time scaling is called the *weight scaling "
                 "inference rule*: cheap and usually close, not an exact average over all thinned networks.")
             )
-            st.dataframe(relu[["scheme", "unit", "mc_mean", "test_output", "difference", "std_error"]], hide_index=True)
+            st.dataframe(relu[list(scheme_columns)].rename(columns=scheme_columns), hide_index=True)

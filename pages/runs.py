@@ -28,6 +28,7 @@ from core.i18n import _
 from core.metrics import label
 from core.studies import get_study
 from ui.boot import require_router
+from ui.language import column_labels
 from ui.runner import get_store, run
 from ui.share import copy_link, download_buttons, import_box, stored_runs, summary_panel
 from ui.widgets import segmented
@@ -76,7 +77,8 @@ if shown.empty:
     st.stop()
 
 table = shown.dropna(axis=1, how="all").sort_values("id", ascending=False)
-st.dataframe(table, hide_index=True, height=300, column_config={"created_at": st.column_config.TextColumn(_("created at"))})
+st.dataframe(table, hide_index=True, height=300,
+             column_config={**column_labels(table.columns), "created_at": st.column_config.TextColumn(_("created at"))})
 st.caption(_("{shown} of {total} runs. Click a column header to sort.").format(shown=len(shown), total=len(runs)))
 download_buttons(table["id"].tolist(), stem="overfit-lab-runs")
 

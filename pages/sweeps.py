@@ -15,6 +15,7 @@ from core.studies import STUDIES, get_study
 from core.sweeps import BACKENDS, Axis, SweepSpec, axis_text, default_spec, describe, grid_values, parse_axis
 from ui import jobs
 from ui.boot import require_router
+from ui.language import column_labels
 from ui.runner import get_store
 from ui.share import copy_link, download_buttons, link_to, summary_panel
 from ui.widgets import log_options, param_input, segmented
@@ -171,7 +172,7 @@ known = store.sweeps()
 if sweep_id is None and not known.empty:
     st.caption(_("Earlier sweeps:"))
     st.dataframe(known.sort_values("created_at", ascending=False).assign(settings=known["settings"].map(str)).head(10),
-                 hide_index=True)
+                 hide_index=True, column_config={**column_labels(known.columns), "settings": st.column_config.Column(_("settings"))})
 if sweep_id is None:
     st.stop()
 if sweep_id not in set(known["id"]):
