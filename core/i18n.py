@@ -102,14 +102,14 @@ class Msg:
 
 
 class MessageError(ValueError):
-    """A ValueError whose text is a `Msg`: English in `str()`, translated by `text(exc)` where a page shows it."""
+    """A ValueError whose text is a `Msg`: English in `str()`, translated by `error_text(exc)` where a page shows it."""
 
     def __init__(self, msg: Msg):
         super().__init__(str(msg))
         self.msg = msg
 
 
-def text(exc_or_message: Any) -> str:
+def error_text(exc_or_message: Any) -> str:
     """What a page shows for an error or message: translated when it carries a message id, else its plain text."""
     msg = getattr(exc_or_message, "msg", exc_or_message)
     return msg.render() if isinstance(msg, Msg) else str(exc_or_message)

@@ -13,7 +13,7 @@ from core.charts.classification import (
 from core.charts.curves import training_curves
 from core.checkpoint import CheckpointError, evaluate_saved, to_bytes
 from core.data import DataUnavailable, data_dir, digits, mnist
-from core.i18n import _, text
+from core.i18n import _, error_text
 from ui.boot import require_router
 from ui.runner import run, warn_if_diverged
 from ui.widgets import param_input
@@ -69,7 +69,7 @@ try:
     with st.spinner(_("Loading the images…")):
         data = load_images(values["dataset"], values["seed"], str(data_dir()))
 except DataUnavailable as exc:
-    st.error(text(exc), icon=":material/inventory_2:")
+    st.error(error_text(exc), icon=":material/inventory_2:")
     data = None
 if data is not None:
     st.subheader(_("Sample training images"))
@@ -126,9 +126,9 @@ if upload is not None:
     try:
         scores, study_id, saved = score_upload(upload.getvalue())
     except CheckpointError as exc:
-        st.error(f"{upload.name}: {text(exc)}", icon=":material/block:")
+        st.error(f"{upload.name}: {error_text(exc)}", icon=":material/block:")
     except DataUnavailable as exc:
-        st.error(_("{file} was trained on data that is not here: {problem}").format(file=upload.name, problem=text(exc)),
+        st.error(_("{file} was trained on data that is not here: {problem}").format(file=upload.name, problem=error_text(exc)),
                  icon=":material/inventory_2:")
     else:
         u = st.columns(3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,27 @@ def test_every_message_has_a_chinese_translation_with_the_same_placeholders():
                          "\n".join(f"  {m!r}  ({found.ids[m][0]})" for m in lacking))
     assert not i18n.mismatched("zh"), "placeholders differ:\n" + "\n".join(i18n.mismatched("zh"))
     assert len(found.ids) > 600  # the extractor really walks pages/, ui/, core/ and the declared names
+
+
+def test_bold_and_italics_in_chinese_render():
+    """CommonMark opens and closes ** and * only beside certain characters: '**权重。**次' stays literal asterisks
+    (a closing ** after punctuation must be followed by a space or punctuation). Chinese has no spaces to help."""
+
+    def punct(c: str) -> bool:
+        return unicodedata.category(c).startswith(("P", "S"))
+
+    broken = []
+    for msgid, text in i18n.catalog("zh").items():
+        t = re.sub(r"`[^`]*`", lambda m: "x" * len(m.group()), text)  # code spans hold literal asterisks
+        for delim in (r"\*\*", r"(?<![*])\*(?![*])"):
+            for k, m in enumerate(re.finditer(delim, t)):
+                before = t[m.start() - 1] if m.start() else " "
+                after = t[m.end()] if m.end() < len(t) else " "
+                opens = not after.isspace() and (not punct(after) or before.isspace() or punct(before))
+                closes = not before.isspace() and (not punct(before) or after.isspace() or punct(after))
+                if not (opens if k % 2 == 0 else closes):
+                    broken.append(f"{text[max(0, m.start() - 15):m.end() + 15]!r}")
+    assert not broken, "emphasis that will show as asterisks (move the punctuation outside the **):\n" + "\n".join(broken)
 
 
 def test_the_catalog_is_what_extract_writes(tmp_path):

@@ -120,8 +120,17 @@ def _unknown(code: str) -> str:
 
 
 def column_labels(columns) -> dict:
-    """Column headers in this run's language for a table of runs (`st.dataframe(column_config=...)`): the data and
-    its exports keep the English column names."""
+    """Column headers in this run's language for a table of runs or of `core.compare.summary_by`
+    (`st.dataframe(column_config=...)`): the data and its exports keep the English column names."""
+    from core.i18n import _
     from core.metrics import label
 
-    return {c: st.column_config.Column(label(c)) for c in columns}
+    stats = {"mean": _("mean"), "std": _("std")}
+
+    def header(column: str) -> str:
+        name, _sep, stat = str(column).rpartition(" ")
+        if name and stat in stats:  # summary_by's "test_loss mean"
+            return f"{label(name)} {stats[stat]}"
+        return _("runs") if column == "runs" else label(str(column))
+
+    return {c: st.column_config.Column(header(c)) for c in columns}

@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data import DataUnavailable
-from core.i18n import _, text
+from core.i18n import _, error_text
 from core.pipeline import expand, plan, train
 from core.store import Store, StoreError, to_json
 from core.studies import RunResult, check_run, config_dict, get_study, run_study
@@ -43,7 +43,7 @@ def get_store() -> Store:
         store.count()  # the file may have been damaged or replaced since this server opened it
         return store
     except StoreError as exc:
-        st.error(text(exc), icon=":material/database:")
+        st.error(error_text(exc), icon=":material/database:")
         st.stop()
 
 
@@ -114,7 +114,7 @@ def validate(study_id: str, values: Mapping[str, Any], folds: int | None = None,
         cfg = study.config(values)
         check_run(cfg, folds, fold)
     except ValueError as exc:
-        st.error(_("Cannot run {study}: {problem}").format(study=_(study.title), problem=text(exc)), icon=":material/warning:")
+        st.error(_("Cannot run {study}: {problem}").format(study=_(study.title), problem=error_text(exc)), icon=":material/warning:")
         return None
     return cfg
 
@@ -137,7 +137,7 @@ def _store_once(entries: Sequence[_Entry]) -> None:
             for e in new:
                 e.stored_in.add(path)
     except ValueError as exc:  # StoreError, or a run outside the store's schema
-        st.warning(_("Trained, but not stored: {problem}").format(problem=text(exc)), icon=":material/database:")
+        st.warning(_("Trained, but not stored: {problem}").format(problem=error_text(exc)), icon=":material/database:")
 def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: int | None, fold: int | None,
           store: bool, live: LiveCharts | None = None) -> list[list[RunResult]] | None:
     """The runs of each (values, label): from the cache, or trained together in one core call; None after a message."""
@@ -188,10 +188,10 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
                                                pd.concat(cached, ignore_index=True) if cached else None))
             results = train(study, points, progress=progress, callbacks=callbacks, bases=bases, groups=groups)
         except DataUnavailable as exc:
-            st.error(text(exc), icon=":material/inventory_2:")
+            st.error(error_text(exc), icon=":material/inventory_2:")
             return None
         except ValueError as exc:  # a rule only the data can check, e.g. too few examples for the folds
-            st.error(_("Cannot run {study}: {problem}").format(study=_(study.title), problem=text(exc)), icon=":material/warning:")
+            st.error(_("Cannot run {study}: {problem}").format(study=_(study.title), problem=error_text(exc)), icon=":material/warning:")
             return None
         finally:
             bar.empty()

@@ -61,5 +61,6 @@ def examples_per_class(labels: torch.Tensor | np.ndarray, per_class: int = 2, n_
 
 def misclassified_captions(frame: pd.DataFrame) -> list[str]:
     """'true 3 → 8 (71%)' for each row of a study's 'misclassified' frame."""
-    return [f"true {int(t)} → {int(p)} ({c:.0%})" for t, p, c in zip(frame["true"], frame["predicted"], frame["confidence"])]
+    return [_("true {true} → {predicted} ({confidence})").format(true=int(t), predicted=int(p), confidence=f"{c:.0%}")
+            for t, p, c in zip(frame["true"], frame["predicted"], frame["confidence"])]
 

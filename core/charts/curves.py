@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import json
+from typing import Any, Mapping, Sequence
 
 import altair as alt
 import pandas as pd
 
-from ..i18n import _
+from ..i18n import DEFAULT_LANGUAGE, _, language
 from ..metrics import label, value_text
 
 SPLIT_ORDER = ["train", "val", "test"]
@@ -20,13 +21,25 @@ def fit_width(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
-def split_names() -> str:
-    """A Vega label expression showing train/val/test in the current language (the data keeps the identifiers)."""
-    names = {"train": _("train"), "val": _("validation"), "test": _("test")}
+def shown_as(names: Mapping[str, str]) -> dict[str, Any]:
+    """Legend options showing each data value under its name in the current language (`labelExpr`); the data and
+    its exports keep the identifiers. Nothing in English, whose legends show the values themselves."""
+    if language() == DEFAULT_LANGUAGE:
+        return {}
     expr = "datum.label"
     for key, name in names.items():
-        expr = f"datum.label === {key!r} ? {name!r} : ({expr})"
-    return expr
+        expr = f"datum.label === {json.dumps(str(key))} ? {json.dumps(name, ensure_ascii=False)} : ({expr})"
+    return {"labelExpr": expr}
+
+
+def split_names() -> dict[str, Any]:
+    """Legend options showing train/val/test in the current language."""
+    return shown_as({"train": _("train"), "val": _("validation"), "test": _("test")})
+
+
+def metric_names(metrics: Sequence[str]) -> dict[str, Any]:
+    """Legend options showing metric names ('train_loss') as their labels in the current language."""
+    return shown_as({m: label(m) for m in metrics})
 
 
 def split_color(title: str | None = None, present=None, legend: alt.Legend | None = None) -> alt.Color:
@@ -34,7 +47,8 @@ def split_color(title: str | None = None, present=None, legend: alt.Legend | Non
     keep = [s for s in SPLIT_ORDER if present is None or s in set(present)] or SPLIT_ORDER
     colors = [SPLIT_COLORS[SPLIT_ORDER.index(s)] for s in keep]
     legend = legend if legend is not None else alt.Legend()
-    legend.labelExpr = split_names()
+    for key, value in split_names().items():
+        setattr(legend, key, value)
     return alt.Color("split:N", title=title or _("split"), sort=keep, scale=alt.Scale(domain=keep, range=colors), legend=legend)
 
 
@@ -179,7 +193,7 @@ def metric_vs(
     y_name = y_title or _y_title(metrics)
     # one legend for colour and dash, drawn as line samples: a dash pattern round a circle looks like a star
     below = dict(orient="bottom", direction="vertical") if legend_below else {}
-    lines = alt.Legend(symbolType="stroke", labelLimit=0, **below)
+    lines = alt.Legend(symbolType="stroke", labelLimit=0, **below, **metric_names([m for m in metrics if m not in (names or {})]))
     dash = alt.StrokeDash("metric:N", title=_("metric"), sort=order, scale=alt.Scale(domain=order, range=dashes), legend=lines)
     if series:
         color = alt.Color(f"{series}:N", title=label(series), scale=alt.Scale(scheme=CATEGORY), legend=alt.Legend(labelLimit=0, **below))

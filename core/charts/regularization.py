@@ -11,11 +11,11 @@ import pandas as pd
 
 from ..i18n import _
 from ..metrics import label
-from .curves import MAX_WIDTH, metric_colors, panel_layout
+from .curves import MAX_WIDTH, metric_colors, metric_names, panel_layout, shown_as
 
 
 def weight_histogram(weights: pd.DataFrame, *, by: str = "method", order: Sequence[str] | None = None, maxbins: int = 40,
-                     title: str = "Weights after training", height: int = 220, width: int = 220,
+                     title: str | None = None, height: int = 220, width: int = 220,
                      max_width: int = MAX_WIDTH) -> alt.FacetChart:
     """A histogram of the weights per value of `by`; weights that are exactly 0 are stacked in their own colour.
     Panels narrow, then wrap, to stay within `max_width` pixels; their titles are never cut."""
@@ -25,16 +25,17 @@ def weight_histogram(weights: pd.DataFrame, *, by: str = "method", order: Sequen
     if hi - lo < 1e-12:
         lo, hi = lo - 1e-3, hi + 1e-3
     return alt.Chart(data).mark_bar().encode(
-        x=alt.X("weight:Q", bin=alt.Bin(maxbins=maxbins, extent=[lo, hi]), title="weight value"),
-        y=alt.Y("count():Q", title="number of weights"),
+        x=alt.X("weight:Q", bin=alt.Bin(maxbins=maxbins, extent=[lo, hi]), title=_("weight value")),
+        y=alt.Y("count():Q", title=_("number of weights")),
         color=alt.Color("kind:N", title="", sort=["exactly 0", "non-zero"],
+                        legend=alt.Legend(**shown_as({"exactly 0": _("exactly 0"), "non-zero": _("non-zero")})),
                         scale=alt.Scale(domain=["exactly 0", "non-zero"], range=["#d62728", "#1f77b4"])),
         order=alt.Order("kind:N", sort="ascending"),
-        tooltip=["kind:N", alt.Tooltip("count():Q", title="weights")],
+        tooltip=["kind:N", alt.Tooltip("count():Q", title=_("weights"))],
     ).properties(width=width, height=height).facet(
         facet=alt.Facet(f"{by}:N", title=None, sort=list(order) if order else "ascending", header=alt.Header(labelLimit=0)),
         columns=columns,
-    ).properties(title=title)
+    ).properties(title=title or _("Weights after training"))
 
 
 def sweep_with_baseline(runs: pd.DataFrame, x: str, metrics: Sequence[str], baseline: dict[str, float] | None = None, *,
@@ -42,7 +43,7 @@ def sweep_with_baseline(runs: pd.DataFrame, x: str, metrics: Sequence[str], base
     """Metrics against a strength (log x) as lines with points; each metric's no-penalty value as a dashed rule."""
     long = runs.melt(id_vars=[x], value_vars=list(metrics), var_name="metric", value_name="value").dropna(subset=["value"])
     ys = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    color = alt.Color("metric:N", title=_("metric"), sort=list(metrics),
+    color = alt.Color("metric:N", title=_("metric"), sort=list(metrics), legend=alt.Legend(**metric_names(metrics)),
                       scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics)))
     lines = alt.Chart(long).mark_line(point=True).encode(
         x=alt.X(f"{x}:Q", title=label(x), scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False)),
@@ -71,7 +72,7 @@ def compare_bars(runs: pd.DataFrame, by: str, metrics: Sequence[str], *, order: 
         x=alt.X(f"{by}:N", title=None, sort=sort, axis=alt.Axis(labelAngle=-20)),
         xOffset=alt.XOffset("metric:N", sort=list(metrics)),
         y=alt.Y("value:Q", title=", ".join(label(m) for m in metrics), scale=alt.Scale(type="log") if log_y else alt.Scale()),
-        color=alt.Color("metric:N", title=_("metric"), sort=list(metrics),
+        color=alt.Color("metric:N", title=_("metric"), sort=list(metrics), legend=alt.Legend(**metric_names(metrics)),
                         scale=alt.Scale(domain=list(metrics), range=metric_colors(metrics))),
         tooltip=[f"{by}:N", "metric:N", alt.Tooltip("value:Q", format=".4g")],
     )
@@ -90,15 +91,16 @@ def dropout_convergence(running: pd.DataFrame, summary: pd.DataFrame, *, height:
     charts = []
     targets = summary[summary["stage"] == "linear"]
     for scheme in running["scheme"].unique():
-        color = alt.Color("unit:N", title="output unit")
+        color = alt.Color("unit:N", title=_("output unit"))
         lines = alt.Chart(running[running["scheme"] == scheme]).mark_line().encode(
-            x=alt.X("n_masks:Q", title="masks averaged", scale=alt.Scale(type="log")),
-            y=alt.Y("running_mean:Q", title="mean training-time output", scale=alt.Scale(zero=False)),
+            x=alt.X("n_masks:Q", title=_("masks averaged"), scale=alt.Scale(type="log")),
+            y=alt.Y("running_mean:Q", title=_("mean training-time output"), scale=alt.Scale(zero=False)),
             color=color,
             tooltip=["unit:N", "n_masks:Q", alt.Tooltip("running_mean:Q", format=".4f")],
         )
         rules = alt.Chart(targets[targets["scheme"] == scheme]).mark_rule(strokeDash=[5, 4]).encode(
-            y="test_output:Q", color=color, tooltip=["unit:N", alt.Tooltip("test_output:Q", format=".4f", title="test-time output")],
+            y="test_output:Q", color=color, tooltip=["unit:N", alt.Tooltip("test_output:Q", format=".4f", title=_("test-time output"))],
         )
-        charts.append(alt.layer(lines, rules).properties(title=f"{scheme}", width=width, height=height))
-    return alt.hconcat(*charts).properties(title="Average over masks → test-time output (dashed)")
+        scheme_name = {"classic": _("classic"), "inverted (PyTorch)": _("inverted (PyTorch)")}.get(scheme, scheme)
+        charts.append(alt.layer(lines, rules).properties(title=scheme_name, width=width, height=height))
+    return alt.hconcat(*charts).properties(title=_("Average over masks → test-time output (dashed)"))
