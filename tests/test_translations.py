@@ -95,8 +95,10 @@ def test_bold_and_italics_in_chinese_render():
         return unicodedata.category(c).startswith(("P", "S"))
 
     broken = []
-    for msgid, text in i18n.catalog("zh").items():
+    entries = i18n.parse_po(i18n.po_path("zh").read_text(encoding="utf-8"))  # obsolete ones too: they may come back
+    for text in [e.msgstr for e in entries if e.msgid and e.msgstr]:
         t = re.sub(r"`[^`]*`", lambda m: "x" * len(m.group()), text)  # code spans hold literal asterisks
+        t = re.sub(r"\{[^{}]*\}", "x", t)  # a placeholder's value is usually a word or a number
         for delim in (r"\*\*", r"(?<![*])\*(?![*])"):
             for k, m in enumerate(re.finditer(delim, t)):
                 before = t[m.start() - 1] if m.start() else " "
