@@ -318,24 +318,37 @@ def extract(root: Path = ROOT) -> Found:
 
 
 def declared_labels() -> list[tuple[str, str]]:
-    """(label, where) of every declared name a page shows as a label: metrics, study parameters, the runs table's
-    columns (`core.metrics.label` and `ui.widgets.param_input` translate them: 'n_train' → 'n train')."""
+    """(message, where) of every declared text a page shows: the label of each metric, study parameter and runs-table
+    column ('n_train' → 'n train', as `core.metrics.label` and `ui.widgets.param_input` show it), each parameter's
+    and metric's help, each study's title, summary and default sweep's reason, each page's title and description.
+    They are declared once, in plain English, and translated where they are shown."""
     from core import nn_basics, schema
     from core.metrics import DERIVED, METRICS
     from core.params import shared_params
     from core.studies import STUDIES
+    from ui.navigation import PAGES  # a plain list: no Streamlit
 
-    names = {n: "core/metrics.py" for n in [*METRICS, *DERIVED]}
-    for n in shared_params():
-        names.setdefault(n, "core/params.py")
+    names: dict[str, str] = {}
+    texts: list[tuple[str, str]] = []
+    for m in [*METRICS.values(), *DERIVED.values()]:
+        names.setdefault(m.name, "core/metrics.py")
+        texts.append((m.help, f"core/metrics.py ({m.name} help)"))
+    params = [("core/params.py", p) for p in shared_params().values()]
     for study in STUDIES.values():
-        for p in study.params:
-            names.setdefault(p.name, f"core/studies ({study.id})")
-    for n in nn_basics.PARAMS:
-        names.setdefault(n, "core/nn_basics.py")
+        where = f"core/studies ({study.id})"
+        texts += [(study.title, f"{where} title"), (study.summary, f"{where} summary")]
+        if study.sweep is not None and study.sweep.why:
+            texts.append((study.sweep.why, f"{where} sweep"))
+        params += [(where, p) for p in study.params]
+    params += [("core/nn_basics.py", p) for p in nn_basics.PARAMS.values()]
+    for where, p in params:
+        names.setdefault(p.name, where)
+        texts.append((p.help, f"{where} ({p.name} help)"))
     for n in [*schema.RUN_COLUMNS, *schema.RECORD_KEYS, *schema.HISTORY_KEYS, *schema.RUN_EXTRAS]:
         names.setdefault(n, "core/schema.py")
-    return [(n.replace("_", " "), f"{where} ({n})") for n, where in names.items()]
+    for page in PAGES:
+        texts += [(page.title, f"ui/navigation.py ({page.url_path})"), (page.teaches, f"ui/navigation.py ({page.url_path})")]
+    return [(n.replace("_", " "), f"{where} ({n})") for n, where in names.items()] + [(t, w) for t, w in texts if t]
 
 
 def placeholders(text: str) -> set[str]:

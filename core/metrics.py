@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.i18n import N_, _
+from core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -22,39 +22,39 @@ class Metric:
 
 
 _METRICS = [
-    Metric("train_loss", float, N_("Mean loss on the training set (MSE or cross-entropy), in eval mode after training."), better="lower"),
-    Metric("val_loss", float, N_("Mean loss on the validation set (the held-out fold with K-fold)."), better="lower"),
-    Metric("test_loss", float, N_("Mean loss on the test set."), better="lower"),
-    Metric("train_acc", float, N_("Accuracy on the training set."), better="higher"),
-    Metric("val_acc", float, N_("Accuracy on the validation set."), better="higher"),
-    Metric("test_acc", float, N_("Accuracy on the test set."), better="higher"),
-    Metric("epochs_run", int, N_("Epochs actually trained (fewer than epochs after early stopping or divergence).")),
-    Metric("stopped_early", bool, N_("Whether early stopping ended the run.")),
-    Metric("best_epoch", int, N_("Epoch with the lowest val_loss (early stopping).")),
-    Metric("train_examples", int, N_("Training examples actually used (after subsampling and validation hold-out).")),
-    Metric("duration_s", float, N_("Wall-clock seconds the run took."), better="lower"),
-    Metric("w", float, N_("Learned slope (univariate regression).")),
-    Metric("b", float, N_("Learned intercept (univariate regression).")),
-    Metric("closed_form_w", float, N_("Least-squares slope from the normal equations.")),
-    Metric("closed_form_b", float, N_("Least-squares intercept from the normal equations.")),
-    Metric("weight_error", float, N_("Distance ‖w_learned − w_true‖."), better="lower"),
-    Metric("bias_error", float, N_("|b_learned − b_true|."), better="lower"),
-    Metric("coef_error", float, N_("Distance between learned and true polynomial coefficients."), better="lower"),
-    Metric("weight_norm", float, N_("L2 norm of the weights (biases excluded).")),
-    Metric("weight_l1", float, N_("L1 norm of the weights (biases excluded).")),
-    Metric("zero_weights", int, N_("Weights that are exactly zero.")),
-    Metric("n_weights", int, N_("Number of weights (biases excluded).")),
-    Metric("n_params", int, N_("Number of trainable parameters.")),
-    Metric("hidden_used", int, N_("Hidden width actually used (after matching a parameter budget).")),
-    Metric("closed_form_train_loss", float, N_("Training MSE of the least-squares (closed-form) fit: the lowest the model class reaches."), better="lower"),
-    Metric("closed_form_test_loss", float, N_("Test MSE of the least-squares (closed-form) fit."), better="lower"),
+    Metric("train_loss", float, "Mean loss on the training set (MSE or cross-entropy), in eval mode after training.", better="lower"),
+    Metric("val_loss", float, "Mean loss on the validation set (the held-out fold with K-fold).", better="lower"),
+    Metric("test_loss", float, "Mean loss on the test set.", better="lower"),
+    Metric("train_acc", float, "Accuracy on the training set.", better="higher"),
+    Metric("val_acc", float, "Accuracy on the validation set.", better="higher"),
+    Metric("test_acc", float, "Accuracy on the test set.", better="higher"),
+    Metric("epochs_run", int, "Epochs actually trained (fewer than epochs after early stopping or divergence)."),
+    Metric("stopped_early", bool, "Whether early stopping ended the run."),
+    Metric("best_epoch", int, "Epoch with the lowest val_loss (early stopping)."),
+    Metric("train_examples", int, "Training examples actually used (after subsampling and validation hold-out)."),
+    Metric("duration_s", float, "Wall-clock seconds the run took.", better="lower"),
+    Metric("w", float, "Learned slope (univariate regression)."),
+    Metric("b", float, "Learned intercept (univariate regression)."),
+    Metric("closed_form_w", float, "Least-squares slope from the normal equations."),
+    Metric("closed_form_b", float, "Least-squares intercept from the normal equations."),
+    Metric("weight_error", float, "Distance ‖w_learned − w_true‖.", better="lower"),
+    Metric("bias_error", float, "|b_learned − b_true|.", better="lower"),
+    Metric("coef_error", float, "Distance between learned and true polynomial coefficients.", better="lower"),
+    Metric("weight_norm", float, "L2 norm of the weights (biases excluded)."),
+    Metric("weight_l1", float, "L1 norm of the weights (biases excluded)."),
+    Metric("zero_weights", int, "Weights that are exactly zero."),
+    Metric("n_weights", int, "Number of weights (biases excluded)."),
+    Metric("n_params", int, "Number of trainable parameters."),
+    Metric("hidden_used", int, "Hidden width actually used (after matching a parameter budget)."),
+    Metric("closed_form_train_loss", float, "Training MSE of the least-squares (closed-form) fit: the lowest the model class reaches.", better="lower"),
+    Metric("closed_form_test_loss", float, "Test MSE of the least-squares (closed-form) fit.", better="lower"),
 ]
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}
 
 # The train–test gap, named once: how much worse the model does on unseen data than on the data it fitted.
-GAP = Metric("gap", float, N_("Train–test gap: test_loss − train_loss of the same run (both evaluated after training, "
-             "same loss); above 0 the model fits its training set better than unseen data."), better="lower")
+GAP = Metric("gap", float, "Train–test gap: test_loss − train_loss of the same run (both evaluated after training, "
+             "same loss); above 0 the model fits its training set better than unseen data.", better="lower")
 DERIVED: dict[str, Metric] = {GAP.name: GAP}
 
 # What a summary shows when a study declares no headline of its own, by the study's task.

@@ -30,14 +30,13 @@ INIT_HELP = {
 
 # The settings of this module's computations, declared once: the basics page builds its widgets from them.
 PARAMS: dict[str, Param] = {p.name: p for p in (
-    Param("temperature", 1.0, N_("Softmax temperature T: the probabilities are softmax(z / T)."), 0.05, 20.0, log=True),
-    P.depth.replace(default=10, low=1, high=16, help=N_("Largest number of hidden layers measured (every depth from 1 up to it).")),
-    Param("init", "he", N_("How the weights start: he (Kaiming, made for ReLU), xavier (Glorot, made for tanh and sigmoid) "
-                           "or pytorch (nn.Linear's default, smaller than both)."), choices=INITS),
-    P.hidden.replace(default=32, low=2, high=256, help=N_("Units in each hidden layer of the measured networks.")),
-    Param("x1", 0.5, N_("First input of the one sample."), -3.0, 3.0),
-    Param("x2", -1.0, N_("Second input of the one sample."), -3.0, 3.0),
-    Param("target", 1.0, N_("Target y of the one sample."), -3.0, 3.0),
+    Param("temperature", 1.0, "Softmax temperature T: the probabilities are softmax(z / T).", 0.05, 20.0, log=True),
+    P.depth.replace(default=10, low=1, high=16, help="Largest number of hidden layers measured (every depth from 1 up to it)."),
+    Param("init", "he", "How the weights start: " + " ".join(INIT_HELP.values()), choices=INITS),
+    P.hidden.replace(default=32, low=2, high=256, help="Units in each hidden layer of the measured networks."),
+    Param("x1", 0.5, "First input of the one sample.", -3.0, 3.0),
+    Param("x2", -1.0, "Second input of the one sample.", -3.0, 3.0),
+    Param("target", 1.0, "Target y of the one sample.", -3.0, 3.0),
     P.activation.replace(default="sigmoid"),
     P.seed,
 )}

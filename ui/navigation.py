@@ -1,12 +1,8 @@
-"""The dashboard's pages, in the order of the study guide: declared once, used by the router and the home page.
-
-Titles and descriptions are message ids (N_), translated where they are shown."""
+"""The dashboard's pages, in the order of the study guide: declared once, used by the router and the home page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from core.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -19,28 +15,28 @@ class PageInfo:
 
 
 PAGES = [
-    PageInfo("pages/basics.py", N_("Network basics"), ":material/psychology:", "basics",
-             N_("Activation functions and their derivatives, vanishing gradients with depth, a forward and backward pass "
-             "checked against autograd, and why a hidden nonlinear layer separates xor and circles.")),
-    PageInfo("pages/regression.py", N_("Regression"), ":material/show_chart:", "regression",
-             N_("Linear regression from scratch (randn/zeros, requires_grad, the manual step, clearing gradients) beside "
-             "nn.Linear and the closed form; multivariate weights; polynomial regression with a degree slider.")),
-    PageInfo("pages/classification.py", N_("Classification"), ":material/pin:", "classification",
-             N_("Softmax regression and an MLP on digits or MNIST: curves, confusion matrix, misclassified images, "
-             "saving and loading a model.")),
-    PageInfo("pages/capacity.py", N_("Capacity"), ":material/straighten:", "capacity",
-             N_("Under- and overfitting with polynomial degree, width against depth at a matched parameter budget, "
-             "universal approximation with one hidden layer.")),
-    PageInfo("pages/data_strategies.py", N_("Data strategies"), ":material/dataset:", "data-strategies",
-             N_("Learning curves, data augmentation, a validation set for model selection, K-fold cross-validation and "
-             "early stopping.")),
-    PageInfo("pages/regularization.py", N_("Regularization"), ":material/compress:", "regularization",
-             N_("L2, L1 and weight decay on a high-dimensional regression; dropout and why inverted dropout equals the "
-             "classic test-time scaling in expectation.")),
-    PageInfo("pages/sweeps.py", N_("Sweeps"), ":material/science:", "sweeps",
-             N_("Sweep parameters over ranges with K folds and seeds, batched where possible: validation curves with the "
-             "best value marked; progress, cancel, and nothing lost on refresh.")),
-    PageInfo("pages/runs.py", N_("Runs"), ":material/table_view:", "runs",
-             N_("Every stored run: filter, sort, compare curves overlaid or side by side, group over folds and seeds, "
-             "re-run, export and import result tables.")),
+    PageInfo("pages/basics.py", "Network basics", ":material/psychology:", "basics",
+             "Activation functions and their derivatives, vanishing gradients with depth, a forward and backward pass "
+             "checked against autograd, and why a hidden nonlinear layer separates xor and circles."),
+    PageInfo("pages/regression.py", "Regression", ":material/show_chart:", "regression",
+             "Linear regression from scratch (randn/zeros, requires_grad, the manual step, clearing gradients) beside "
+             "nn.Linear and the closed form; multivariate weights; polynomial regression with a degree slider."),
+    PageInfo("pages/classification.py", "Classification", ":material/pin:", "classification",
+             "Softmax regression and an MLP on digits or MNIST: curves, confusion matrix, misclassified images, "
+             "saving and loading a model."),
+    PageInfo("pages/capacity.py", "Capacity", ":material/straighten:", "capacity",
+             "Under- and overfitting with polynomial degree, width against depth at a matched parameter budget, "
+             "universal approximation with one hidden layer."),
+    PageInfo("pages/data_strategies.py", "Data strategies", ":material/dataset:", "data-strategies",
+             "Learning curves, data augmentation, a validation set for model selection, K-fold cross-validation and "
+             "early stopping."),
+    PageInfo("pages/regularization.py", "Regularization", ":material/compress:", "regularization",
+             "L2, L1 and weight decay on a high-dimensional regression; dropout and why inverted dropout equals the "
+             "classic test-time scaling in expectation."),
+    PageInfo("pages/sweeps.py", "Sweeps", ":material/science:", "sweeps",
+             "Sweep parameters over ranges with K folds and seeds, batched where possible: validation curves with the "
+             "best value marked; progress, cancel, and nothing lost on refresh."),
+    PageInfo("pages/runs.py", "Runs", ":material/table_view:", "runs",
+             "Every stored run: filter, sort, compare curves overlaid or side by side, group over folds and seeds, "
+             "re-run, export and import result tables."),
 ]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from core.i18n import N_
-
 from ..params import P, Param
 from .base import DefaultSweep, Report, Study, train_config_from
 
-BUDGET = Param("budget", 0, N_("Parameter budget: when > 0 the hidden width is chosen so the MLP has about this many parameters (compare depths at equal size)."), 0, 100_000)
+BUDGET = Param("budget", 0, "Parameter budget: when > 0 the hidden width is chosen so the MLP has about this many parameters (compare depths at equal size).", 0, 100_000)
 
 
 def width(cfg) -> int:
@@ -59,8 +57,8 @@ def _points(data):
 
 STUDY = Study(
     id="capacity",
-    title=N_("Capacity: width, depth and universal approximation"),
-    summary=N_("An MLP fitting sin, |x| or a step: more hidden units approximate any continuous function; at an equal parameter budget, compare wide-shallow with narrow-deep."),
+    title="Capacity: width, depth and universal approximation",
+    summary="An MLP fitting sin, |x| or a step: more hidden units approximate any continuous function; at an equal parameter budget, compare wide-shallow with narrow-deep.",
     params=(
         P.seed,
         P.function,
@@ -84,6 +82,6 @@ STUDY = Study(
     headline=("test_loss", "train_loss", "gap", "n_params"),
     sweep=DefaultSweep(
         grid=("hidden=1:64:7:log",),
-        why=N_("One hidden layer 1, 2, 4, … 64 units wide fitting sin: from too narrow to bend with it to wide enough."),
+        why="One hidden layer 1, 2, 4, … 64 units wide fitting sin: from too narrow to bend with it to wide enough.",
     ),
 )

@@ -1,15 +1,14 @@
 """Classification: softmax regression or an MLP on digits, MNIST or a 2-D set."""
 
-from core.i18n import N_
 from .base import DefaultSweep
 from .common import classification_study
 
 STUDY = classification_study(
     "classification",
-    N_("Softmax regression and MLP classification"),
-    N_("Train softmax regression or an MLP with cross-entropy; train/test loss and accuracy, confusion matrix, misclassified examples."),
+    "Softmax regression and MLP classification",
+    "Train softmax regression or an MLP with cross-entropy; train/test loss and accuracy, confusion matrix, misclassified examples.",
     sweep=DefaultSweep(
         grid=("lr=0.0003,0.001,0.003,0.01,0.03,0.1",),
-        why=N_("Adam's learning rate from a decade below the default 0.003 to 30× above it, over the same 30 epochs."),
+        why="Adam's learning rate from a decade below the default 0.003 to 30× above it, over the same 30 epochs.",
     ),
 )

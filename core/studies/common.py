@@ -129,9 +129,9 @@ CLASSIFICATION_PARAMS: tuple[Param, ...] = (
     P.patience,
     P.min_delta,
     P.restore_best,
-    P.n_train.replace(default=400, help=N_("Number of training points (2-D sets only).")),
-    P.n_test.replace(default=400, help=N_("Number of test points (2-D sets only).")),
-    P.noise.replace(default=0.2, high=2.0, help=N_("Noise of the 2-D sets (ignored for images).")),
+    P.n_train.replace(default=400, help="Number of training points (2-D sets only)."),
+    P.n_test.replace(default=400, help="Number of test points (2-D sets only)."),
+    P.noise.replace(default=0.2, high=2.0, help="Noise of the 2-D sets (ignored for images)."),
 )
 
 

@@ -1,13 +1,12 @@
 """Dropout: a wide MLP on a small training set, with and without dropping hidden units."""
 
-from core.i18n import N_
 from .base import DefaultSweep
 from .common import classification_study
 
 STUDY = classification_study(
     "dropout",
-    N_("Dropout"),
-    N_("A wide two-layer MLP on 20% of digits overfits; dropout (inverted, rate p) narrows the train/test gap."),
+    "Dropout",
+    "A wide two-layer MLP on 20% of digits overfits; dropout (inverted, rate p) narrows the train/test gap.",
     dropout=0.5,
     hidden=256,
     depth=2,
@@ -15,6 +14,6 @@ STUDY = classification_study(
     epochs=60,
     sweep=DefaultSweep(
         grid=("dropout=0:0.9:10",),
-        why=N_("Dropout rates from 0 (every hidden unit kept) to 0.9 (nine in ten dropped at each step), in steps of 0.1."),
+        why="Dropout rates from 0 (every hidden unit kept) to 0.9 (nine in ten dropped at each step), in steps of 0.1.",
     ),
 )

@@ -1,13 +1,12 @@
 """Early stopping: watch val_loss and stop after `patience` epochs without improvement."""
 
-from core.i18n import N_
 from .base import DefaultSweep
 from .common import classification_study
 
 STUDY = classification_study(
     "early-stopping",
-    N_("Early stopping"),
-    N_("With noisy labels an MLP starts memorising; early stopping on a validation set stops near the best epoch and restores it."),
+    "Early stopping",
+    "With noisy labels an MLP starts memorising; early stopping on a validation set stops near the best epoch and restores it.",
     val_fraction=0.2,
     patience=5,
     label_noise=0.2,
@@ -18,7 +17,7 @@ STUDY = classification_study(
     sweep=DefaultSweep(
         grid=("patience=1,2,3,5,10,20,40",),
         set=("restore_best=false",),
-        why=N_("Patience from 1 to 40 epochs, each run keeping the weights of the epoch it stopped at (restore_best off): "
-            "the later a run stops, the longer it has trained on the 20% wrong labels."),
+        why="Patience from 1 to 40 epochs, each run keeping the weights of the epoch it stopped at (restore_best off): "
+            "the later a run stops, the longer it has trained on the 20% wrong labels.",
     ),
 )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from core.i18n import N_
-
 import dataclasses
 
 from ..params import Param
 from .base import DefaultSweep
 from .common import classification_study
 
-N_SIZES = Param("n_sizes", 6, N_("Number of training-set sizes, log-spaced from 5% up to train_size (1 = just train_size)."), 1, 20)
+N_SIZES = Param("n_sizes", 6, "Number of training-set sizes, log-spaced from 5% up to train_size (1 = just train_size).", 1, 20)
 SMALLEST = 0.05
 
 
@@ -30,15 +28,15 @@ def expand(cfg):
 
 _base = classification_study(
     "learning-curve",
-    N_("Learning curve"),
-    N_("Train the same model on growing subsets of the training set: the gap between train and validation error closes as data grows."),
+    "Learning curve",
+    "Train the same model on growing subsets of the training set: the gap between train and validation error closes as data grows.",
     expand=expand,
     val_fraction=0.2,
     epochs=40,
     sweep=DefaultSweep(
         grid=("train_size=0.05,0.1,0.2,0.5,1",),
         set=("n_sizes=1",),
-        why=N_("One run per training-set size, from 5% of the training set to all of it (n_sizes=1: each point is one size)."),
+        why="One run per training-set size, from 5% of the training set to all of it (n_sizes=1: each point is one size).",
     ),
 )
 STUDY = dataclasses.replace(_base, params=_base.params + (N_SIZES,))

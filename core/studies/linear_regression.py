@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from core.i18n import N_
-
 from ..params import P
 from .base import DefaultSweep, Report, Study
 from .common import (
@@ -56,11 +54,11 @@ def _points(data):
 
 STUDY = Study(
     id="linear-regression",
-    title=N_("Univariate linear regression"),
-    summary=N_("Fit y = w·x + b by gradient descent, from scratch (randn/zeros, requires_grad, manual step) or with nn.Linear, beside the closed form."),
+    title="Univariate linear regression",
+    summary="Fit y = w·x + b by gradient descent, from scratch (randn/zeros, requires_grad, manual step) or with nn.Linear, beside the closed form.",
     params=(
         P.seed,
-        P.model.replace(default="scratch", choices=("scratch", "linear"), help=N_("scratch: hand-written w, b and gradient step; linear: nn.Linear with a torch optimizer.")),
+        P.model.replace(default="scratch", choices=("scratch", "linear"), help="scratch: hand-written w, b and gradient step; linear: nn.Linear with a torch optimizer."),
         P.n_train,
         P.n_test,
         P.noise.replace(default=0.5),
@@ -78,6 +76,6 @@ STUDY = Study(
     check=check_regression_optimizer,
     sweep=DefaultSweep(
         grid=("lr=0.003,0.01,0.03,0.1,0.3,1",),
-        why=N_("Learning rates from a decade below the default 0.03 to 1, over the same 20 epochs."),
+        why="Learning rates from a decade below the default 0.03 to 1, over the same 20 epochs.",
     ),
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from core.i18n import N_
-
 from ..params import P
 from .base import DefaultSweep, Report, Study
 from .common import (
@@ -57,11 +55,11 @@ def _weights(data, w, b, true):
 
 STUDY = Study(
     id="multivariate-regression",
-    title=N_("Multivariate linear regression"),
-    summary=N_("Recover several true weights and a bias from noisy data; compare learned, closed-form and true weights."),
+    title="Multivariate linear regression",
+    summary="Recover several true weights and a bias from noisy data; compare learned, closed-form and true weights.",
     params=(
         P.seed,
-        P.model.replace(default="linear", choices=("scratch", "linear"), help=N_("scratch: hand-written w, b and gradient step; linear: nn.Linear with a torch optimizer.")),
+        P.model.replace(default="linear", choices=("scratch", "linear"), help="scratch: hand-written w, b and gradient step; linear: nn.Linear with a torch optimizer."),
         P.n_features.replace(default=5, high=200),
         P.n_train.replace(default=1000),
         P.n_test,
@@ -80,6 +78,6 @@ STUDY = Study(
     check=check_regression_optimizer,
     sweep=DefaultSweep(
         grid=("lr=0.001,0.003,0.01,0.03,0.1,0.3",),
-        why=N_("Learning rates from 30× below the default 0.03 to 10× above it, over the same 10 epochs."),
+        why="Learning rates from 30× below the default 0.03 to 10× above it, over the same 10 epochs.",
     ),
 )

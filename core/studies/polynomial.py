@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from core.i18n import N_
-
 from ..params import P
 from .base import DefaultSweep, Report, Study, train_config_from
 from .common import least_squares, linear_weights
@@ -95,8 +93,8 @@ def _points(data, split: str, degree: int):
 
 STUDY = Study(
     id="polynomial",
-    title=N_("Polynomial regression: under- and overfitting"),
-    summary=N_("Fit y = 5 + 1.2x − 3.4x²/2! + 5.6x³/3! + noise with features x^0..x^degree, by gradient descent and in closed form (least squares): degree 3 fits, 1 underfits, 20 overfits few points."),
+    title="Polynomial regression: under- and overfitting",
+    summary="Fit y = 5 + 1.2x − 3.4x²/2! + 5.6x³/3! + noise with features x^0..x^degree, by gradient descent and in closed form (least squares): degree 3 fits, 1 underfits, 20 overfits few points.",
     params=(
         P.seed,
         P.degree,
@@ -117,7 +115,7 @@ STUDY = Study(
     sweep=DefaultSweep(
         grid=("degree=1:15:15",),
         set=("n_train=20", "optimizer=adam", "lr=0.3", "batch_size=20", "epochs=500"),
-        why=N_("Every degree from 1 to 15 on only 20 training points: from too few features for the cubic to enough to "
-            "fit the noise. Adam on full batches, because plain SGD barely moves the tiny x^i/i! columns of high degrees."),
+        why="Every degree from 1 to 15 on only 20 training points: from too few features for the cubic to enough to "
+            "fit the noise. Adam on full batches, because plain SGD barely moves the tiny x^i/i! columns of high degrees.",
     ),
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from core.i18n import N_
-
 from ..params import P
 from .base import DefaultSweep, Report, Study, train_config_from
 from .common import weight_summary
@@ -28,8 +26,8 @@ def report(cfg, model, data, result) -> Report:
 
 STUDY = Study(
     id="weight-decay",
-    title=N_("Weight decay and L1/L2 penalties"),
-    summary=N_("y = 0.05 + Σ 0.01·x_i + noise with 200 inputs and only 20 examples: without a penalty the model memorises; L2 / weight decay shrink weights, L1 zeroes them."),
+    title="Weight decay and L1/L2 penalties",
+    summary="y = 0.05 + Σ 0.01·x_i + noise with 200 inputs and only 20 examples: without a penalty the model memorises; L2 / weight decay shrink weights, L1 zeroes them.",
     params=(
         P.seed,
         P.weight_decay.replace(default=0.0),
@@ -57,7 +55,7 @@ STUDY = Study(
     sweep=DefaultSweep(
         grid=("weight_decay=0.0001:100:13:log",),
         set=("n_train=50",),
-        why=N_("λ from 0.0001 (200 weights, 50 examples: nothing stops an exact fit) to 100 (every weight shrunk towards 0, "
-            "so the model predicts the mean), two values per decade."),
+        why="λ from 0.0001 (200 weights, 50 examples: nothing stops an exact fit) to 100 (every weight shrunk towards 0, "
+            "so the model predicts the mean), two values per decade.",
     ),
 )
