@@ -108,6 +108,9 @@ class MessageError(ValueError):
         super().__init__(str(msg))
         self.msg = msg
 
+    def __reduce__(self):  # a worker process (joblib, Dask) sends it back whole, message id included
+        return (type(self), (self.msg,))
+
 
 def error_text(exc_or_message: Any) -> str:
     """What a page shows for an error or message: translated when it carries a message id, else its plain text."""

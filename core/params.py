@@ -9,12 +9,12 @@ the CLI parses `--set key=value` with `Param.parse`, the pages build sliders fro
 
 from __future__ import annotations
 
-from core.i18n import N_, MessageError, Msg
-
 import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from core.i18n import N_, MessageError, Msg
 
 
 @dataclass(frozen=True)

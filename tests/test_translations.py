@@ -16,6 +16,7 @@ import pytest
 from core import i18n
 from core.i18n import MessageError, Msg, _, set_language, translate
 from tests.conftest import ROOT, load_page
+from ui.navigation import PAGES as NAVIGATION
 
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 
@@ -23,7 +24,7 @@ CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 # values, math, code) and computed tables of them. Anything else English-only is a string someone forgot to wrap.
 ALLOWED = [
     r"csv|json|parquet|markdown|html|latex",  # export formats (download buttons)
-    r"x₁|x₂|autograd|w|b|id|x1|x2|L1 λ",  # math symbols and names of code
+    r"x₁|x₂|autograd|w|b|id|x1|x2",  # math symbols and names of code
     r"\|.*\|",  # a Markdown summary table: its header is store columns, exported as they are
     r"#\d+ .*",  # a run's label: id, study id and the parameters that tell it apart (identifiers)
     r"[\w.]+ = [-\w., +]+( · [\w.]+ = [-\w., +]+)*",  # a sweep axis or config: `lr = 0.003, 0.01, 0.1`
@@ -31,17 +32,14 @@ ALLOWED = [
 ALLOWED_RE = re.compile("|".join(f"(?:{a})" for a in ALLOWED))
 TEXT_KINDS = {"Markdown", "Caption", "Title", "Header", "Subheader", "Info", "Warning", "Error", "Success", "Exception"}
 
-# Every page and the URL key of its tabs (None: no tabs)
-PAGES = {
-    "pages/basics.py": "basics.tab",
-    "pages/regression.py": "regression.tab",
-    "pages/classification.py": None,
-    "pages/capacity.py": "capacity.tab",
-    "pages/data_strategies.py": "data.tab",
-    "pages/regularization.py": "reg.tab",
-    "pages/sweeps.py": None,
-    "pages/runs.py": None,
-}
+def _tab_key(page: str) -> str | None:
+    """The URL key of a page's tabs (`st.tabs(..., key="x.tab", bind="query-params")`), None without tabs."""
+    found = re.search(r'st\.tabs\(.{0,600}?key="([^"]+)"', (ROOT / page).read_text(encoding="utf-8"), re.S)
+    return found.group(1) if found else None
+
+
+# Every page of the router (pages merged later are covered without editing this file) and the URL key of its tabs
+PAGES = {p.path: _tab_key(p.path) for p in NAVIGATION}
 
 
 def shown_texts(at) -> list[tuple[str, str, str]]:

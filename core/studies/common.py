@@ -6,10 +6,9 @@ model code when they run, so listing the studies stays fast.
 
 from __future__ import annotations
 
-from core.i18n import N_, MessageError, Msg
-
 from typing import TYPE_CHECKING, Callable
 
+from ..i18n import N_, MessageError, Msg
 from ..params import P, Param
 
 if TYPE_CHECKING:
