@@ -335,23 +335,23 @@ def declared_labels() -> list[tuple[str, str]]:
     texts: list[tuple[str, str]] = []
     for m in [*METRICS.values(), *DERIVED.values()]:
         names.setdefault(m.name, "core/metrics.py")
-        texts.append((m.help, f"core/metrics.py ({m.name} help)"))
+        texts.append((m.help, f"core/metrics.py#{m.name}.help"))
     params = [("core/params.py", p) for p in shared_params().values()]
     for study in STUDIES.values():
-        where = f"core/studies ({study.id})"
-        texts += [(study.title, f"{where} title"), (study.summary, f"{where} summary")]
+        where = f"core/studies#{study.id}"
+        texts += [(study.title, f"{where}.title"), (study.summary, f"{where}.summary")]
         if study.sweep is not None and study.sweep.why:
-            texts.append((study.sweep.why, f"{where} sweep"))
+            texts.append((study.sweep.why, f"{where}.sweep"))
         params += [(where, p) for p in study.params]
     params += [("core/nn_basics.py", p) for p in nn_basics.PARAMS.values()]
     for where, p in params:
         names.setdefault(p.name, where)
-        texts.append((p.help, f"{where} ({p.name} help)"))
+        texts.append((p.help, f"{where}#{p.name}.help"))
     for n in [*schema.RUN_COLUMNS, *schema.RECORD_KEYS, *schema.HISTORY_KEYS, *schema.RUN_EXTRAS]:
         names.setdefault(n, "core/schema.py")
     for page in PAGES:
-        texts += [(page.title, f"ui/navigation.py ({page.url_path})"), (page.teaches, f"ui/navigation.py ({page.url_path})")]
-    return [(n.replace("_", " "), f"{where} ({n})") for n, where in names.items()] + [(t, w) for t, w in texts if t]
+        texts += [(page.title, f"ui/navigation.py#{page.url_path}"), (page.teaches, f"ui/navigation.py#{page.url_path}")]
+    return [(n.replace("_", " "), f"{where}#{n}") for n, where in names.items()] + [(t, w) for t, w in texts if t]
 
 
 def placeholders(text: str) -> set[str]:
@@ -399,7 +399,9 @@ def update_catalog(code: str, found: Found, root: Path = ROOT) -> dict[str, int]
         e = by_id.pop(msgid, None)
         if e is None:
             e, added = Entry(msgid), added + 1
-        e.obsolete, e.references = False, sorted(set(refs), key=refs.index)
+        # files only, not lines: a reference that moves with every edit would make every branch's catalog conflict
+        files = [r.rsplit(":", 1)[0] if r.rsplit(":", 1)[-1].isdigit() else r for r in refs]
+        e.obsolete, e.references = False, sorted(set(files), key=files.index)
         entries.append(e)
     obsolete = [e for e in by_id.values() if e.msgstr]  # an untranslated id that left the code is simply dropped
     for e in obsolete:
