@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.i18n import _
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -88,8 +90,9 @@ def metric_info(name: str) -> Metric | None:
 
 
 def label(name: str) -> str:
-    """A chart axis title for a metric or parameter name: 'test_loss' → 'test loss'."""
-    return name.replace("_", " ")
+    """A chart axis title or column header for a metric, parameter or column name: 'test_loss' → 'test loss'
+    (translated: `python -m core.i18n extract` puts the label of every declared name in the catalogs)."""
+    return _(name.replace("_", " "))
 
 
 def value_text(value, digits: int = 4) -> str:

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from core.i18n import N_, MessageError, Msg
+
 
 @dataclass(frozen=True)
 class Param:
@@ -41,12 +43,16 @@ class Param:
 
     def describe(self) -> str:
         """Allowed values in words, e.g. 'float in [1e-05, 10], log scale'."""
+        return str(self.allowed())
+
+    def allowed(self) -> Msg:
+        """`describe()` as a message a page translates."""
         if self.choices is not None:
-            return "one of " + "|".join(self.choices)
+            return Msg(N_("one of {choices}"), choices="|".join(self.choices))
         if self.kind is bool:
-            return "true|false"
-        text = f"{self.kind.__name__} in [{_fmt(self.low)}, {_fmt(self.high)}]"
-        return text + (", log scale" if self.log else "")
+            return Msg(N_("true|false"))
+        bounds = dict(kind=self.kind.__name__, low=_fmt(self.low), high=_fmt(self.high))
+        return Msg(N_("{kind} in [{low}, {high}], log scale") if self.log else N_("{kind} in [{low}, {high}]"), **bounds)
 
     def validate(self, value: Any) -> Any:
         """Return `value` coerced to this parameter's type, or raise ValueError naming it (for any value)."""
@@ -123,7 +129,8 @@ class Param:
         }
 
     def _error(self, value: Any) -> ValueError:
-        return ValueError(f"{self.name}: {short_repr(value)} is not allowed; expected {self.describe()}")
+        return MessageError(Msg(N_("{name}: {value} is not allowed; expected {allowed}"), name=self.name,
+                                value=short_repr(value), allowed=self.allowed()))
 
 
 def short_repr(value: Any, limit: int = 60) -> str:

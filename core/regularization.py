@@ -25,12 +25,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from core.i18n import N_
+
 # method label -> (parameter of the weight-decay study, extra fixed parameters)
 PENALTY_METHODS: dict[str, tuple[str, dict]] = {
-    "weight decay": ("weight_decay", {}),
-    "L2 penalty": ("l2", {}),
-    "L1 penalty (proximal)": ("l1", {"l1_mode": "proximal"}),
-    "L1 penalty (subgradient)": ("l1", {"l1_mode": "loss"}),
+    N_("weight decay"): ("weight_decay", {}),
+    N_("L2 penalty"): ("l2", {}),
+    N_("L1 penalty (proximal)"): ("l1", {"l1_mode": "proximal"}),
+    N_("L1 penalty (subgradient)"): ("l1", {"l1_mode": "loss"}),
 }
 
 

@@ -14,7 +14,7 @@ from core.charts.basics import (
     softmax_bars,
     softmax_sweep_chart,
 )
-from core.i18n import _
+from core.i18n import _, error_text
 from ui.boot import require_router
 from ui.runner import run_each, warn_if_diverged
 from ui.widgets import param_input
@@ -82,7 +82,7 @@ if act_tab.open:
         try:
             logits = nb.parse_logits(logits_text)
         except ValueError as exc:
-            st.error(str(exc), icon=":material/warning:")
+            st.error(error_text(exc), icon=":material/warning:")
         else:
             probs = nb.softmax_table(logits, temperature)
             left, right = st.columns(2)

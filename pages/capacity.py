@@ -170,6 +170,6 @@ if ua_tab.open:
             else:
                 measured = _("any activation that is not a polynomial will do (Leshno et al., 1993). Here {rest} Choose "
                              "relu to see an activation that is not squashing do the same.").format(rest=measured)
-            guide_callout(_("universal approximation"), "通用近似定理",
+            guide_callout(_("universal approximation"), "万能近似定理",
                           _("one hidden layer approximates any continuous function, provided the activation is a "
                             "squashing (bounded, S-shaped) function such as sigmoid."), measured)

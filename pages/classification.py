@@ -17,7 +17,7 @@ from core.charts.classification import (
 from core.charts.curves import training_curves
 from core.checkpoint import CheckpointError, evaluate_saved, to_bytes
 from core.data import DataUnavailable, data_dir, digits, mnist
-from core.i18n import _
+from core.i18n import _, error_text
 from core.lessons import CLASSIFICATION_IMAGES, CLASSIFICATION_POINTS, CURE_WEIGHT_DECAY
 from ui.boot import require_router
 from ui.callouts import guide_callout
@@ -124,7 +124,7 @@ if kind == "images":
     try:
         data = load_images(values["dataset"], values["seed"], str(data_dir()))
     except DataUnavailable as exc:
-        st.error(str(exc), icon=":material/inventory_2:")
+        st.error(error_text(exc), icon=":material/inventory_2:")
     if data is not None:
         st.subheader(_("Sample training images"))
         idx = examples_per_class(data.train.y, per_class=2, n_classes=data.n_classes)
@@ -226,7 +226,7 @@ if upload is not None:
     try:
         scores, study_id, saved = score_upload(upload.getvalue())
     except CheckpointError as exc:
-        st.error(f"{upload.name}: {exc}", icon=":material/block:")
+        st.error(_("{name}: {why}").format(name=upload.name, why=error_text(exc)), icon=":material/block:")
     except DataUnavailable as exc:
         st.error(_("{name} was trained on data that is not here: {why}").format(name=upload.name, why=exc),
                  icon=":material/inventory_2:")

@@ -28,6 +28,7 @@ from core.i18n import _
 from core.metrics import label
 from core.studies import get_study
 from ui.boot import require_router
+from ui.language import column_labels
 from ui.runner import get_store, run
 from ui.share import copy_link, download_buttons, import_box, stored_runs, summary_panel
 from ui.widgets import segmented
@@ -52,9 +53,9 @@ if runs.empty:
 
 # --- filter -----------------------------------------------------------------------------------------
 c = st.columns(4)
-studies = c[0].multiselect(_("study"), sorted(runs["study"].unique()), key="runs.study", bind="query-params",
+studies = c[0].multiselect(_("study"), sorted(runs["study"].unique()), placeholder=_("Choose options"), key="runs.study", bind="query-params",
                            help=_("Show only these studies (none selected: all)."))
-statuses = c[1].multiselect(_("status"), sorted(runs["status"].unique()), key="runs.status", bind="query-params")
+statuses = c[1].multiselect(_("status"), sorted(runs["status"].unique()), placeholder=_("Choose options"), key="runs.status", bind="query-params")
 sweeps = sorted(runs["sweep_id"].dropna().unique())
 sweep = c[2].selectbox(_("sweep"), ["all runs", *sweeps], key="runs.sweep", bind="query-params",
                        format_func=lambda v: _("all runs") if v == "all runs" else v, help=_("Only the runs of one sweep."))
@@ -76,7 +77,8 @@ if shown.empty:
     st.stop()
 
 table = shown.dropna(axis=1, how="all").sort_values("id", ascending=False)
-st.dataframe(table, hide_index=True, height=300, column_config={"created_at": st.column_config.TextColumn(_("created at"))})
+st.dataframe(table, hide_index=True, height=300,
+             column_config={**column_labels(table.columns), "created_at": st.column_config.TextColumn(_("created at"))})
 st.caption(_("{shown} of {total} runs. Click a column header to sort.").format(shown=len(shown), total=len(runs)))
 download_buttons(table["id"].tolist(), stem="overfit-lab-runs")
 
@@ -90,7 +92,7 @@ filters = repr((studies, statuses, sweep, source))
 if st.session_state.get("runs.filters", filters) != filters and not set(st.session_state.get("runs.ids") or []) & set(ids):
     st.session_state["runs.ids"] = default_comparison(shown)  # a filter left none of the chosen runs: start again
 st.session_state["runs.filters"] = filters
-chosen = st.multiselect(_("runs to compare (ids)"), ids, key="runs.ids", bind="query-params", max_selections=12,
+chosen = st.multiselect(_("runs to compare (ids)"), ids, placeholder=_("Choose options"), key="runs.ids", bind="query-params", max_selections=12,
                         help=_("First shown: the latest runs of the latest run's study."),
                         **({} if "runs.ids" in st.session_state else {"default": default_comparison(shown)}))
 c = st.columns(4)
@@ -171,8 +173,10 @@ else:
         if below:
             right.caption(below)
     else:
-        right.dataframe(summary_by(sub, by, [metric]), hide_index=True)
-    st.dataframe(summary_by(sub, by, [m for m in metrics if m.endswith(("loss", "acc"))]), hide_index=True)
+        one = summary_by(sub, by, [metric])
+        right.dataframe(one, hide_index=True, column_config=column_labels(one.columns))
+    grouped = summary_by(sub, by, [m for m in metrics if m.endswith(("loss", "acc"))])
+    st.dataframe(grouped, hide_index=True, column_config=column_labels(grouped.columns))
     dims = [d for d in varying if sub[d].notna().all()][:6] + [metric]
     if len(dims) >= 2:
         st.altair_chart(parallel_coordinates(sub, dims, metric))

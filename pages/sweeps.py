@@ -9,12 +9,13 @@ import streamlit as st
 
 from core.charts.curves import metric_vs
 from core.compare import curve_turn, focus_floor, metric_columns, numeric_column, turn_caption
-from core.i18n import _
+from core.i18n import _, error_text
 from core.metrics import label, value_text
 from core.studies import STUDIES, get_study
 from core.sweeps import BACKENDS, Axis, SweepSpec, axis_text, default_spec, describe, grid_values, parse_axis
 from ui import jobs
 from ui.boot import require_router
+from ui.language import column_labels
 from ui.runner import get_store
 from ui.share import copy_link, download_buttons, link_to, summary_panel
 from ui.widgets import log_options, param_input, segmented
@@ -58,7 +59,7 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
         st.caption(_("Its default sweep: {why}").format(why=_(study.sweep.why)))
     sweepable = [p.name for p in study.params if p.name != "seed"]
     names = st.multiselect(_("parameters to sweep (one or two)"), sweepable, default=list(default_axes) or sweepable[:1],
-                           max_selections=2, key=key("params"), bind="query-params")
+                           max_selections=2, placeholder=_("Choose options"), key=key("params"), bind="query-params")
     axes: list[Axis] = []
     problems: list[str] = []
     for name in names:
@@ -69,8 +70,8 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
             if p.choices is not None or p.kind is bool:
                 options = list(p.choices) if p.choices is not None else [False, True]
                 picked = st.multiselect(_("{name} values").format(name=name), options,
-                                        default=list(preset.values) if preset else options[:2], key=key(name, "values"),
-                                        bind="query-params", format_func=value_text)
+                                        default=list(preset.values) if preset else options[:2], placeholder=_("Choose options"),
+                                        key=key(name, "values"), bind="query-params", format_func=value_text)
                 if picked:
                     axes.append(Axis(name, tuple(picked), "list"))
                     st.caption(axis_text(axes[-1]))
@@ -107,7 +108,7 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
                     steps = c[1].number_input(_("steps"), 1, 50, steps_default, key=key(name, "steps"), bind="query-params")
                     axis = Axis(name, tuple(grid_values(p, lo, hi, int(steps), spacing)), spacing)
             except ValueError as exc:
-                problems.append(str(exc))
+                problems.append(error_text(exc))
             else:
                 axes.append(axis)
                 st.caption(axis_text(axis))  # the exact grid, rounded values included, before anything runs
@@ -117,7 +118,7 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
     fixed_default = ["epochs", *[n for n in (default.base if default else {}) if n != "epochs"]]
     fixable = [p.name for p in study.params if p.name not in names]
     fixed = st.multiselect(_("fixed settings (the rest keep the study's defaults)"), fixable,
-                           default=[n for n in fixed_default if n in fixable], key=key("fixed"), bind="query-params")
+                           default=[n for n in fixed_default if n in fixable], placeholder=_("Choose options"), key=key("fixed"), bind="query-params")
     base = {}
     if fixed:
         cols = st.columns(min(4, len(fixed)))
@@ -171,7 +172,7 @@ known = store.sweeps()
 if sweep_id is None and not known.empty:
     st.caption(_("Earlier sweeps:"))
     st.dataframe(known.sort_values("created_at", ascending=False).assign(settings=known["settings"].map(str)).head(10),
-                 hide_index=True)
+                 hide_index=True, column_config={**column_labels(known.columns), "settings": st.column_config.Column(_("settings"))})
 if sweep_id is None:
     st.stop()
 if sweep_id not in set(known["id"]):

@@ -233,3 +233,58 @@ def test_every_tab_of_every_page(server, browser):
     assert not fixed, f"no longer too wide, remove from KNOWN_OVERFLOW: {sorted(fixed)}"
     assert not failures, "\n".join(failures)
     assert len(seen) >= 20 and {"capacity → Width vs depth", "regression → Polynomial"} <= set(seen)  # the tabs were found
+
+
+# A CJK glyph is drawn, not a box: two different characters give different pixels (every missing glyph is the same
+# box). `document.fonts.check` alone answers true for a font that is not installed, so it is only reported.
+CJK_FONT_JS = """
+() => {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 48;
+  const g = canvas.getContext('2d');
+  const body = getComputedStyle(document.querySelector("[data-testid='stMain'] h1") || document.body).fontFamily;
+  const draw = (ch) => { g.clearRect(0, 0, 48, 48); g.font = `36px ${body}`; g.fillText(ch, 4, 38);
+                         return Array.from(g.getImageData(0, 0, 48, 48).data).join(','); };
+  return {distinct: draw('过') !== draw('拟') && draw('拟') !== draw('合'), noto: document.fonts.check('16px "Noto Sans CJK SC"')};
+}
+"""
+
+
+def test_chinese_pages_their_font_and_lang_across_navigation(server, browser, tmp_path):
+    """A browser asking for Chinese gets it (and `lang=zh` in the URL); the language survives a click in the page
+    navigation; the CJK glyphs are drawn; an English page beside it. Screenshots in the test's tmp folder."""
+    url, _sweep = server
+    zh = browser.new_context(locale="zh-CN", viewport={"width": WIDTH, "height": 1000})
+    try:
+        page = zh.new_page()
+        page.goto(url, wait_until="commit")  # no lang: the browser's language decides
+        wait_finished(page, PAGE_TIMEOUT_MS)
+        page.wait_for_url(re.compile(r"lang=zh"), timeout=PAGE_TIMEOUT_MS)
+        assert "各页面讲什么" in page.locator("[data-testid='stMain']").inner_text()
+        page.goto(f"{url.rstrip('/')}/regression?lang=zh", wait_until="commit")
+        wait_finished(page, PAGE_TIMEOUT_MS)
+        assert not page.locator("[data-testid='stException']").count()
+        assert page.locator("[data-testid='stMain'] h1").first.inner_text().strip() == "回归"
+        font = page.evaluate(CJK_FONT_JS)
+        assert font["distinct"], f"Chinese characters are drawn as boxes: install a CJK font (fonts-noto-cjk) {font}"
+        page.screenshot(path=str(tmp_path / "regression-zh.png"))
+        page.locator("[data-testid='stSidebarNav'] a", has_text="模型容量").first.click()
+        page.wait_for_url(re.compile(r"/capacity\?.*lang=zh"), timeout=PAGE_TIMEOUT_MS)
+        wait_finished(page, PAGE_TIMEOUT_MS)
+        page.wait_for_function("() => (document.querySelector(\"[data-testid='stMain'] h1\") || {}).innerText === '模型容量'",
+                               timeout=PAGE_TIMEOUT_MS)
+        assert not page.locator("[data-testid='stException']").count()
+        page.screenshot(path=str(tmp_path / "capacity-zh.png"))
+    finally:
+        zh.close()
+    en = browser.new_context(locale="en-US", viewport={"width": WIDTH, "height": 1000})
+    try:
+        page = en.new_page()
+        page.goto(f"{url.rstrip('/')}/capacity", wait_until="commit")
+        wait_finished(page, PAGE_TIMEOUT_MS)
+        assert not page.locator("[data-testid='stException']").count()
+        assert page.locator("[data-testid='stMain'] h1").first.inner_text().strip() == "Capacity"
+        assert "lang=" not in page.url
+        page.screenshot(path=str(tmp_path / "capacity-en.png"))
+    finally:
+        en.close()

@@ -13,13 +13,16 @@ import streamlit as st
 
 
 def require_router() -> None:
-    """Call first in every page: rerun through dashboard.py if Streamlit ran this page directly, and drop
-    URL values that no widget can hold (`ui.widgets.sanitise_url`) before any widget reads the URL."""
+    """Call first in every page: rerun through dashboard.py if Streamlit ran this page directly, drop
+    URL values that no widget can hold (`ui.widgets.sanitise_url`) before any widget reads the URL, and set
+    this run's language (`ui.language.apply`)."""
     from streamlit.runtime.pages_manager import PagesManager
 
+    from ui import language
     from ui.widgets import sanitise_url
 
     sanitise_url()
+    language.apply()  # a page run on its own (AppTest, the old multipage mode) follows ?lang= too
     if PagesManager.uses_pages_directory and st.runtime.exists():
         PagesManager.uses_pages_directory = False  # what st.navigation itself does on its first call
         st.rerun()

@@ -11,12 +11,15 @@ from typing import Any
 
 import streamlit as st
 
-from core.i18n import _
+from core.i18n import _, language
 
 
 def guide_callout(term: str, term_zh: str, guide: str, measured: str, container: Any = None) -> None:
-    """A bordered box: the guide's claim about `term` (中文 `term_zh`) and what this page measured."""
+    """A bordered box: the guide's claim about `term` (中文 `term_zh`) and what this page measured.
+
+    In Chinese the term is the guide's own (`term_zh`), so the box quotes the guide in its words."""
     where = container or st
     box = where.container(border=True)
-    box.markdown(f":material/menu_book: **{_('The guide says')}** — {term} ({term_zh}): {guide}")
+    named = term_zh if language() == "zh" else f"{term} ({term_zh})"
+    box.markdown(f":material/menu_book: **{_('The guide says')}** — {named}: {guide}")
     box.markdown(f":material/science: **{_('Measured here')}**: {measured}")

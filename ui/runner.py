@@ -24,10 +24,10 @@ import pandas as pd
 import streamlit as st
 
 from core.data import DataUnavailable
+from core.i18n import _, error_text
 from core.pipeline import expand, plan, train
 from core.store import Store, StoreError, to_json
 from core.studies import RunResult, check_run, config_dict, get_study, run_study
-from core.i18n import _
 from ui.live import LiveCharts, tag
 
 CACHE_SIZE = 256
@@ -43,7 +43,7 @@ def get_store() -> Store:
         store.count()  # the file may have been damaged or replaced since this server opened it
         return store
     except StoreError as exc:
-        st.error(str(exc), icon=":material/database:")
+        st.error(error_text(exc), icon=":material/database:")
         st.stop()
 
 
@@ -114,7 +114,7 @@ def validate(study_id: str, values: Mapping[str, Any], folds: int | None = None,
         cfg = study.config(values)
         check_run(cfg, folds, fold)
     except ValueError as exc:
-        st.error(_("Cannot run {what}: {why}").format(what=study.title.lower(), why=exc), icon=":material/warning:")
+        st.error(_("Cannot run {study}: {problem}").format(study=_(study.title), problem=error_text(exc)), icon=":material/warning:")
         return None
     return cfg
 
@@ -137,7 +137,7 @@ def _store_once(entries: Sequence[_Entry]) -> None:
             for e in new:
                 e.stored_in.add(path)
     except ValueError as exc:  # StoreError, or a run outside the store's schema
-        st.warning(_("Trained, but not stored: {why}").format(why=exc), icon=":material/database:")
+        st.warning(_("Trained, but not stored: {problem}").format(problem=error_text(exc)), icon=":material/database:")
 def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: int | None, fold: int | None,
           store: bool, live: LiveCharts | None = None) -> list[list[RunResult]] | None:
     """The runs of each (values, label): from the cache, or trained together in one core call; None after a message."""
@@ -155,7 +155,7 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
         for key in dict.fromkeys(keys):
             pending = cache.in_training(key)
             if pending is not None:  # a prefetch is training exactly this: wait for it rather than train it twice
-                with st.spinner(_("Finishing {what}…").format(what=items[keys.index(key)][1] or study.title.lower())):
+                with st.spinner(_("Finishing {what}…").format(what=items[keys.index(key)][1] or _(study.title))):
                     pending.wait(timeout=120)
             entry = cache.get(key)
             if entry is not None:
@@ -163,8 +163,8 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
     todo = {key: (cfg, label) for key, cfg, (_values, label) in zip(keys, cfgs, items) if key not in entries}
     if todo:
         label = next(iter(todo.values()))[1] if len(todo) == 1 else _("{n} settings").format(n=len(todo))
-        text = _("Training {what}…").format(what=label or study.title.lower())
-        bar = st.progress(0.0, text=text)
+        doing = _("Training {what}…").format(what=label or _(study.title))
+        bar = st.progress(0.0, text=doing)
         last = [0.0]
 
         def progress(fraction: float, detail: str) -> None:
@@ -172,7 +172,7 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
             now = time.perf_counter()
             if now - last[0] >= 0.1 or fraction >= 1.0:
                 last[0] = now
-                bar.progress(min(max(fraction, 0.0), 1.0), text=f"{text} {detail}")
+                bar.progress(min(max(fraction, 0.0), 1.0), text=f"{doing} {detail}")
 
         try:
             per_config = [expand(study, [cfg], folds, fold) for cfg, _label in todo.values()]
@@ -188,10 +188,10 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
                                                pd.concat(cached, ignore_index=True) if cached else None))
             results = train(study, points, progress=progress, callbacks=callbacks, bases=bases, groups=groups)
         except DataUnavailable as exc:
-            st.error(str(exc), icon=":material/inventory_2:")
+            st.error(error_text(exc), icon=":material/inventory_2:")
             return None
         except ValueError as exc:  # a rule only the data can check, e.g. too few examples for the folds
-            st.error(_("Cannot run {what}: {why}").format(what=study.title.lower(), why=exc), icon=":material/warning:")
+            st.error(_("Cannot run {study}: {problem}").format(study=_(study.title), problem=error_text(exc)), icon=":material/warning:")
             return None
         finally:
             bar.empty()
@@ -262,11 +262,10 @@ def prefetch(study_id: str, values_list: Sequence[Mapping[str, Any]], *, folds: 
 
 
 def warn_if_diverged(results: list[RunResult] | None, what: str | None = None) -> bool:
-    """Show a message when a run diverged; True if any did."""
+    """Show a message when a run diverged (`what`: the run's name, translated); True if any did."""
     if results and any(r.status == "diverged" for r in results):
-        what = what or _("this run")
-        st.warning(_("{what} diverged: the loss became NaN or infinite, so training stopped. Lower the learning rate "
-                     "(or the penalty strength) and try again.").format(what=what[:1].upper() + what[1:]),
-                   icon=":material/trending_up:")
+        message = _("{what} diverged: the loss became NaN or infinite, so training stopped. Lower the learning rate (or the "
+                    "penalty strength) and try again.").format(what=what or _("this run"))
+        st.warning(message[:1].upper() + message[1:], icon=":material/trending_up:")
         return True
     return False

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import summary as summary_tables
-from core.i18n import _
+from core.i18n import _, error_text
 from core.store import Store, StoreError
 from core.tables import FORMATS, ImportRefused, export_runs, import_bytes
 from ui.runner import get_store
@@ -78,12 +78,12 @@ def stored_runs(store: Store, container: Any = None) -> pd.DataFrame:
     try:
         frame = store.runs(skipped=skipped)
     except StoreError as exc:
-        (container or st).error(str(exc), icon=":material/database:")
+        (container or st).error(error_text(exc), icon=":material/database:")
         st.stop()
     if skipped:
-        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
-        (container or st).warning(f"{len(skipped)} stored run(s) in {store.path} cannot be read and are left out: "
-                                  f"{skipped[0]}{more}", icon=":material/database:")
+        more = _(" (and {n} more)").format(n=len(skipped) - 1) if len(skipped) > 1 else ""
+        (container or st).warning(_("{n} stored run(s) in {path} cannot be read and are left out: {first}{more}").format(
+            n=len(skipped), path=store.path, first=skipped[0], more=more), icon=":material/database:")
     return frame
 
 
@@ -110,7 +110,7 @@ def summary_panel(ids: Sequence[int], key: str, stem: str) -> None:
     available, default = summary_tables.metric_choices(runs)
     study = str(runs["study"].iloc[0])
     # the key names the study: each study has its own metrics, and a URL keeps the choice for each
-    metrics = st.multiselect(_("summary metrics"), available, default=default, key=f"{key}.{study}.metrics", bind="query-params",
+    metrics = st.multiselect(_("summary metrics"), available, default=default, placeholder=_("Choose options"), key=f"{key}.{study}.metrics", bind="query-params",
                              help=_("Columns of the summary table; by default the study's headline metrics."))
     if available and not metrics:
         st.info(_("Pick one or more metrics for the summary table."))

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import streamlit as st
 
+from core.i18n import _
 from core.params import Param
 from core.studies import Study, get_study
 
@@ -102,7 +103,8 @@ def param_input(
 ) -> Any:
     """One widget for a parameter: a checkbox, a select box, a log or linear slider.
 
-    `low`/`high` narrow the declared range for the page; `options` gives explicit slider stops.
+    `low`/`high` narrow the declared range for the page; `options` gives explicit slider stops. The label (by default
+    the parameter's name) and help are shown in the session's language.
     The widget's key (default: the parameter name) is also its URL query parameter.
     """
     if isinstance(param, str):
@@ -111,8 +113,8 @@ def param_input(
         param = (get_study(study) if isinstance(study, str) else study).param(param)
     where = container or st
     key = key or param.name
-    label = label or param.name.replace("_", " ")
-    help = help or param.help
+    label = label or _(param.name.replace("_", " "))  # the catalogs hold every declared name's label
+    help = help or _(param.help)
     value = param.default if default is None else default
     common = dict(key=key, help=help, disabled=disabled, bind="query-params")
     if param.kind is bool:

@@ -115,15 +115,15 @@ def decision_boundary(boundary: pd.DataFrame, points: pd.DataFrame | None = None
         x=alt.X("x1:Q", title="x₁", scale=xscale), x2="x1_end:Q",
         y=alt.Y("x2:Q", title="x₂", scale=yscale), y2="x2_end:Q",
         # light, opaque tiles (overlapping translucent tiles draw a grid) so the data points stand out
-        color=alt.Color("p_class1:Q", title="P(class 1)",
+        color=alt.Color("p_class1:Q", title=_("P(class 1)"),
                         scale=alt.Scale(domain=[0, 0.5, 1], range=["#f4a582", "#f7f7f7", "#92c5de"])),
     )
     layers = [background]
     if points is not None and len(points):
         layers.append(alt.Chart(points).mark_point(filled=True, size=22, stroke="black", strokeWidth=0.4).encode(
             x=alt.X("x1:Q", scale=xscale), y=alt.Y("x2:Q", scale=yscale),
-            shape=alt.Shape("label:N", title="true class"),
-            fill=alt.Fill("label:N", title="true class", scale=alt.Scale(domain=["0", "1"], range=["#b2182b", "#2166ac"])),
+            shape=alt.Shape("label:N", title=_("true class")),
+            fill=alt.Fill("label:N", title=_("true class"), scale=alt.Scale(domain=["0", "1"], range=["#b2182b", "#2166ac"])),
             tooltip=["label:N", alt.Tooltip("x1:Q", format=".2f"), alt.Tooltip("x2:Q", format=".2f")],
         ))
     return alt.layer(*layers).resolve_scale(color="independent").properties(title=title, height=height)

@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..i18n import _
 
-def confusion_heatmap(confusion: pd.DataFrame, *, title: str = "Confusion matrix (test set)", height: int = 340) -> alt.LayerChart:
+
+def confusion_heatmap(confusion: pd.DataFrame, *, title: str | None = None, height: int = 340) -> alt.LayerChart:
     """Counts of (true, predicted) as a heatmap with the numbers written in; the diagonal is what the model got right."""
     classes = sorted(set(confusion["true"]) | set(confusion["predicted"]))
     data = confusion.assign(
@@ -16,18 +18,18 @@ def confusion_heatmap(confusion: pd.DataFrame, *, title: str = "Confusion matrix
         correct=confusion["true"] == confusion["predicted"],
     )
     base = alt.Chart(data).encode(
-        x=alt.X("predicted:O", title="predicted class", sort=classes),
-        y=alt.Y("true:O", title="true class", sort=classes),
+        x=alt.X("predicted:O", title=_("predicted class"), sort=classes),
+        y=alt.Y("true:O", title=_("true class"), sort=classes),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("share:Q", title="share of the true class", scale=alt.Scale(scheme="blues", domain=[0, 1])),
+        color=alt.Color("share:Q", title=_("share of the true class"), scale=alt.Scale(scheme="blues", domain=[0, 1])),
         tooltip=["true:O", "predicted:O", "count:Q", alt.Tooltip("share:Q", format=".1%")],
     )
     text = base.transform_filter("datum.count > 0").mark_text(fontSize=11).encode(
         text="count:Q",
         color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("black")),
     )
-    return alt.layer(cells, text).properties(title=title, height=height, width=height)
+    return alt.layer(cells, text).properties(title=title or _("Confusion matrix (test set)"), height=height, width=height)
 
 
 def to_display(images: torch.Tensor | np.ndarray, size: int = 84) -> list[np.ndarray]:
@@ -59,5 +61,6 @@ def examples_per_class(labels: torch.Tensor | np.ndarray, per_class: int = 2, n_
 
 def misclassified_captions(frame: pd.DataFrame) -> list[str]:
     """'true 3 → 8 (71%)' for each row of a study's 'misclassified' frame."""
-    return [f"true {int(t)} → {int(p)} ({c:.0%})" for t, p, c in zip(frame["true"], frame["predicted"], frame["confidence"])]
+    return [_("true {true} → {predicted} ({confidence})").format(true=int(t), predicted=int(p), confidence=f"{c:.0%}")
+            for t, p, c in zip(frame["true"], frame["predicted"], frame["confidence"])]
 

@@ -12,7 +12,7 @@ import pandas as pd
 from ..compare import numeric_column
 from ..i18n import _
 from ..metrics import label, value_text
-from .curves import CATEGORY, MAX_WIDTH, SPLIT_ORDER, fit_width, side_by_side_curves, split_dash_scale
+from .curves import CATEGORY, MAX_WIDTH, SPLIT_ORDER, fit_width, side_by_side_curves, split_dash_scale, split_names
 
 
 def overlay_curves(history: pd.DataFrame, y: str = "loss", *, title: str | None = None, log_y: bool = False,
@@ -28,7 +28,7 @@ def overlay_curves(history: pd.DataFrame, y: str = "loss", *, title: str | None 
         x=alt.X("epoch:Q", title=_("epoch")),
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
         color=alt.Color("run:N", title=_("run"), scale=alt.Scale(scheme=CATEGORY), legend=alt.Legend(**below)),
-        strokeDash=alt.StrokeDash("split:N", sort=SPLIT_ORDER, title=_("split"), legend=alt.Legend(**below),
+        strokeDash=alt.StrokeDash("split:N", sort=SPLIT_ORDER, title=_("split"), legend=alt.Legend(**below, **split_names()),
                                   scale=split_dash_scale(data["split"].unique())),
         detail="split:N",
         tooltip=["run:N", "split:N", "epoch:Q", alt.Tooltip(f"{y}:Q", format=".4g")],
@@ -61,7 +61,8 @@ def band_curves(grouped: pd.DataFrame, by: str, y: str = "loss", *, splits: Sequ
     band = base.mark_area(opacity=0.18).encode(y=alt.Y("lower:Q", title=label(y), scale=scale), y2="upper:Q", detail="split:N")
     line = base.mark_line().encode(
         y=alt.Y("mean:Q", title=label(y), scale=scale),
-        strokeDash=alt.StrokeDash("split:N", sort=SPLIT_ORDER, title=_("split"), scale=split_dash_scale(data["split"].unique())),
+        strokeDash=alt.StrokeDash("split:N", sort=SPLIT_ORDER, title=_("split"), scale=split_dash_scale(data["split"].unique()),
+                                  legend=alt.Legend(**split_names())),
         tooltip=[f"{by}:N", "split:N", "epoch:Q", alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("std:Q", format=".3g"), "count:Q"],
     )
     default = _("{y}: mean ± std over folds and seeds, by {by}").format(y=label(y), by=label(by))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import json
+from typing import Any, Mapping, Sequence
 
 import altair as alt
 import pandas as pd
 
-from ..i18n import _
+from ..i18n import DEFAULT_LANGUAGE, _, language
 from ..metrics import label, value_text
 
 SPLIT_ORDER = ["train", "val", "test"]
@@ -20,12 +21,30 @@ def fit_width(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
 
-def split_color(title: str = "split", present=None, legend: alt.Legend | None = None) -> alt.Color:
+def shown_as(names: Mapping[str, str]) -> dict[str, Any]:
+    """Legend options showing each data value under its name in the current language (`labelExpr`); the data and
+    its exports keep the identifiers. Nothing in English, whose legends show the values themselves."""
+    if language() == DEFAULT_LANGUAGE:
+        return {}
+    expr = "datum.label"
+    for key, name in names.items():
+        expr = f"datum.label === {json.dumps(str(key))} ? {json.dumps(name, ensure_ascii=False)} : ({expr})"
+    return {"labelExpr": expr}
+
+
+def split_names() -> dict[str, Any]:
+    """Legend options showing train/val/test in the current language."""
+    return shown_as({"train": _("train"), "val": _("validation"), "test": _("test")})
+
+
+def split_color(title: str | None = None, present=None, legend: alt.Legend | None = None) -> alt.Color:
     """Train/validation/test always in the same colours; `present` (the splits in the data) trims the legend."""
     keep = [s for s in SPLIT_ORDER if present is None or s in set(present)] or SPLIT_ORDER
     colors = [SPLIT_COLORS[SPLIT_ORDER.index(s)] for s in keep]
-    extra = {"legend": legend} if legend is not None else {}
-    return alt.Color("split:N", title=title, sort=keep, scale=alt.Scale(domain=keep, range=colors), **extra)
+    legend = legend if legend is not None else alt.Legend()
+    for key, value in split_names().items():
+        setattr(legend, key, value)
+    return alt.Color("split:N", title=title or _("split"), sort=keep, scale=alt.Scale(domain=keep, range=colors), legend=legend)
 
 
 SPLIT_DASHES = [[1, 0], [6, 3], [2, 2]]  # train solid, validation dashed, test dotted
@@ -38,15 +57,15 @@ def split_dash_scale(present=None) -> alt.Scale:
 
 
 def split_legend(**options) -> alt.Legend:
-    """The one legend of a split's colour and dash, drawn as line samples."""
-    return alt.Legend(symbolType="stroke", labelLimit=0, **options)
+    """The one legend of a split's colour and dash, drawn as line samples (train/validation/test in the current language)."""
+    return alt.Legend(symbolType="stroke", labelLimit=0, **split_names(), **options)
 
 
-def split_dash(present=None, title: str = "split", legend: alt.Legend | None = None) -> alt.StrokeDash:
+def split_dash(present=None, title: str | None = None, legend: alt.Legend | None = None) -> alt.StrokeDash:
     """Train/validation/test in their own dash too, so curves that overlap stay apart. Give it the colour's title and
     legend: Vega-Lite merges the two legends of one field into one, and drops both when one of them is turned off."""
     keep = [s for s in SPLIT_ORDER if present is None or s in set(present)] or SPLIT_ORDER
-    return alt.StrokeDash("split:N", title=title, sort=keep, scale=split_dash_scale(present), legend=legend or split_legend())
+    return alt.StrokeDash("split:N", title=title or _("split"), sort=keep, scale=split_dash_scale(present), legend=legend or split_legend())
 
 
 # axis labels for values spanning many decades: plain numbers from 0.001 to 10,000, powers of ten beyond
@@ -180,7 +199,7 @@ def metric_vs(
     y_name = y_title or _y_title(metrics)
     # one legend for colour and dash, drawn as line samples: a dash pattern round a circle looks like a star
     below = dict(orient="bottom", direction="vertical") if legend_below else {}
-    lines = alt.Legend(symbolType="stroke", labelLimit=0, **below)
+    lines = alt.Legend(symbolType="stroke", labelLimit=0, **below)  # the data already holds each metric's label
     dash = alt.StrokeDash("metric:N", title=_("metric"), sort=order, scale=alt.Scale(domain=order, range=dashes), legend=lines)
     if series:
         color = alt.Color(f"{series}:N", title=label(series), scale=alt.Scale(scheme=CATEGORY), legend=alt.Legend(labelLimit=0, **below))

@@ -13,6 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from ..i18n import N_, MessageError, Msg
 from ..metrics import metric_info
 from ..params import P, Param
 
@@ -117,7 +118,8 @@ class Study:
         try:
             return self.param_map[name]
         except KeyError:
-            raise ValueError(f"unknown parameter {name!r} for study {self.id}; known: {', '.join(self.param_map)}") from None
+            raise MessageError(Msg(N_("unknown parameter {name!r} for study {study}; known: {known}"), name=name, study=self.id,
+                                   known=", ".join(self.param_map))) from None
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
@@ -214,8 +216,9 @@ def run_study(
 def check_run(cfg: Config, folds: int | None, fold: int | None = None) -> None:
     """Rules that involve how a config is run (ValueError naming the parameter)."""
     if folds is not None and not 2 <= folds <= 50:
-        raise ValueError(f"folds: {folds} is not allowed; expected an int in [2, 50]")
+        raise MessageError(Msg(N_("folds: {folds} is not allowed; expected an int in [2, 50]"), folds=folds))
     if fold is not None and (folds is None or not 0 <= fold < folds):
-        raise ValueError(f"fold: {fold} is not allowed; expected an int in [0, folds - 1] together with folds")
+        raise MessageError(Msg(N_("fold: {fold} is not allowed; expected an int in [0, folds - 1] together with folds"), fold=fold))
     if getattr(cfg, "patience", 0) > 0 and getattr(cfg, "val_fraction", 0.0) == 0 and not folds:
-        raise ValueError("patience: early stopping watches val_loss, so it needs a validation set: set val_fraction > 0 or use folds")
+        raise MessageError(Msg(N_("patience: early stopping watches val_loss, so it needs a validation set: set val_fraction > 0 "
+                                  "or use folds")))

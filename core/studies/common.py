@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from ..i18n import N_, MessageError, Msg
 from ..params import P, Param
 
 if TYPE_CHECKING:
@@ -95,10 +96,9 @@ def regression_train_config(cfg):
 
 def check_regression_optimizer(cfg) -> None:
     if cfg.model == "scratch" and cfg.optimizer != "sgd":
-        raise ValueError(
-            f"optimizer: {cfg.optimizer!r} is not available with model=scratch, which takes the hand-written "
-            "gradient step (sgd); choose model=linear to use momentum, adam or adamw"
-        )
+        raise MessageError(Msg(N_(
+            "optimizer: {optimizer!r} is not available with model=scratch, which takes the hand-written "
+            "gradient step (sgd); choose model=linear to use momentum, adam or adamw"), optimizer=cfg.optimizer))
 
 
 def weight_summary(model: nn.Module, include_bias: bool = False) -> tuple[dict[str, float], Callable[[], pd.DataFrame]]:
@@ -199,11 +199,12 @@ def classification_model(cfg, data: DataBundle, g: torch.Generator) -> nn.Module
 
 def check_classification(cfg) -> None:
     if cfg.augment and cfg.dataset not in IMAGE_DATASETS:
-        raise ValueError(f"augment: image augmentation applies to digits and mnist, not dataset={cfg.dataset}")
+        raise MessageError(Msg(N_("augment: image augmentation applies to digits and mnist, not dataset={dataset}"),
+                               dataset=cfg.dataset))
     if cfg.model == "softmax" and (cfg.dropout > 0 or cfg.batch_norm):
-        raise ValueError("dropout: softmax regression has no hidden layer to drop or normalise; choose model=mlp")
+        raise MessageError(Msg(N_("dropout: softmax regression has no hidden layer to drop or normalise; choose model=mlp")))
     if cfg.batch_norm and cfg.batch_size < 2:  # refused before training; a last batch of one is left out instead
-        raise ValueError("batch_size: 1 is not allowed with batch_norm=true; batch norm needs at least 2 examples per batch")
+        raise MessageError(Msg(N_("batch_size: 1 is not allowed with batch_norm=true; batch norm needs at least 2 examples per batch")))
 
 
 def classification_train_config(cfg):
