@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 
+_PLAIN = (str, bool, int, float)  # values that need no unwrapping (the common case, checked first)
+
+
 @dataclass(frozen=True)
 class Param:
     """One named, typed, bounded study parameter."""
@@ -58,7 +61,7 @@ class Param:
 
     def _coerce(self, value: Any) -> Any:
         kind = self.kind
-        if hasattr(value, "item") and not isinstance(value, (str, bytes, bool, int, float)):
+        if type(value) not in _PLAIN and hasattr(value, "item") and not isinstance(value, (str, bytes, bool, int, float)):
             value = value.item()  # numpy / torch scalars; arrays of several elements raise, and are refused
         if kind is bool:
             if isinstance(value, str):
