@@ -48,7 +48,7 @@ def needs_migration(con: sqlite3.Connection) -> bool:
             or not {"checked", *EXTRA_COLUMNS} <= columns or not {*INDEXES, "runs_edited"} <= others)
 
 
-def backup_file(con: sqlite3.Connection, path: Path, version: int) -> Path:
+def backup_file(path: Path, version: int) -> Path:
     """A complete copy of the store as it is now, beside it: `<name>.bak-<version>` (never overwriting one)."""
     target = Path(f"{path}.bak-{version}")
     n = 2
@@ -56,10 +56,13 @@ def backup_file(con: sqlite3.Connection, path: Path, version: int) -> Path:
         target = Path(f"{path}.bak-{version}-{n}")
         n += 1
     partial = Path(f"{target}.partial")
-    dst = sqlite3.connect(partial)
+    # copied through a second connection: SQLite refuses to back up through one that holds the write lock (it
+    # answers SQLITE_LOCKED forever), while a reader sees everything committed, and the caller's write lock keeps writers out
+    src, dst = sqlite3.connect(path), sqlite3.connect(partial)
     try:
-        con.backup(dst)
+        src.backup(dst)
     finally:
+        src.close()
         dst.close()
     os.replace(partial, target)  # a backup is either whole or not there
     return target
@@ -76,7 +79,7 @@ def migrate(con: sqlite3.Connection, path: Path, *, backup: bool = True) -> Path
             con.execute("COMMIT")
             return None
         version, tables, _, columns = _state(con)
-        saved = backup_file(con, path, max(version, 1)) if backup else None
+        saved = backup_file(path, max(version, 1)) if backup else None
         for column in ["checked", *EXTRA_COLUMNS]:
             if column not in columns:
                 con.execute(f'ALTER TABLE runs ADD COLUMN "{column}"')

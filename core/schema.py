@@ -147,6 +147,9 @@ def metric_value(name: str, v: Any, what: str) -> Any:
 # --- a whole run ---------------------------------------------------------------------------------
 
 
+_VALID: dict[tuple, Any] = {}  # (id of a Param, type, value) → the validated value: Params live as long as the process
+
+
 def check_config(study_id: str, config: Any, where: str, complete: bool = True) -> dict[str, Any]:
     """Every parameter of the study, validated by its declaration, plus fold/folds when present.
 
@@ -169,10 +172,19 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
     for p in study.params:
         if p.name in absent:
             continue
+        value = config[p.name]
+        key = (id(p), type(value), value) if type(value) in _PLAIN else None
+        if key is not None and key in _VALID:  # a sweep stores the same values over and over
+            clean[p.name] = _VALID[key]
+            continue
         try:
-            clean[p.name] = p.validate(config[p.name])
+            clean[p.name] = p.validate(value)
         except ValueError as exc:
             raise SchemaError(f"{where}: config: {exc}") from None
+        if key is not None:
+            if len(_VALID) > 100_000:
+                _VALID.clear()
+            _VALID[key] = clean[p.name]
     folds, fold = config.get("folds"), config.get("fold")
     if not is_blank(folds):
         clean["folds"] = whole_number(folds, f"{where}: config: folds", 2, MAX_FOLDS)
@@ -230,9 +242,9 @@ def check_history(rows: Any, where: str) -> History:
         return rows
     if isinstance(rows, (Mapping, pd.DataFrame)):  # columns
         fast = _history_columns(rows)
-        rows = rows.to_dict("records") if fast is None else fast
-        if isinstance(rows, History):
-            return rows
+        if fast is not None:
+            return fast
+        rows = _as_rows(rows)
     if not isinstance(rows, (list, tuple)):
         raise SchemaError(f"{where}: history = {short_repr(rows)} is not allowed; expected a list of {{epoch, split, loss, acc}}")
     if len(rows) > MAX_HISTORY_ROWS:
@@ -261,6 +273,19 @@ def check_history(rows: Any, where: str) -> History:
         return EMPTY_HISTORY
     epoch, split, loss, acc = (np.array(column) for column in zip(*clean))
     return _checked_columns(epoch.astype(np.int64), split.astype(np.uint8), loss.astype(float), acc.astype(float))
+
+
+def _as_rows(columns: Mapping[str, Any] | pd.DataFrame) -> Any:
+    """History columns as a list of row dicts (so the row-by-row check can name what is wrong), or as they were."""
+    if isinstance(columns, pd.DataFrame):
+        return columns.to_dict("records")
+    try:
+        values = [list(v) for v in columns.values()]
+    except TypeError:
+        return columns
+    if set(columns) <= HISTORY_KEYS and len({len(v) for v in values}) == 1:
+        return [dict(zip(columns, row)) for row in zip(*values)]
+    return columns
 
 
 def _history_rows(rows: Sequence[Any]) -> History | None:

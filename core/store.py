@@ -183,8 +183,8 @@ def as_kind(v: Any, kind: type) -> Any:
         return v if t is float else float(v) if t is int and -MAX_INT <= v <= MAX_INT else _BAD
     if kind is int:
         return v if t is int and -MAX_INT <= v <= MAX_INT else _BAD
-    if kind is bool:
-        return bool(v) if t is int and v in (0, 1) else _BAD
+    if kind is bool:  # SQLite gives 0 or 1 back
+        return v if t is bool else bool(v) if t is int and v in (0, 1) else _BAD
     return v if t is str and len(v) <= MAX_TEXT else _BAD
 
 
@@ -653,21 +653,87 @@ class Store:
                      filter: RunFilter | None = None, with_history: bool = False, skipped: list[str] | None = None,
                      chunk: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
         """The selected runs as records, oldest first, in chunks of at most `chunk` (memory stays small at any size)."""
-        where, params = self._where(self._filter(ids, study, sweep_id, filter), "id > ?")
+        where, params = self._where(self._filter(ids, study, sweep_id, filter))
+        with self._connect() as con:
+            for records in self._chunks(con, where, params, skipped, chunk):
+                if with_history:
+                    self._attach_histories(con, records)
+                yield records
+
+    def _chunks(self, con: sqlite3.Connection, where: str, params: list[Any], skipped: list[str] | None,
+                chunk: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
+        """Records of the rows `where` selects, oldest first, a chunk at a time (by id, so each chunk is one index seek)."""
+        where = f"{where} AND id > ?" if where else "WHERE id > ?"
+        last = -MAX_INT - 1
+        while True:
+            rows = con.execute(f"{self._select()} {where} ORDER BY id LIMIT ?", [*params, last, chunk]).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            records = self._decode(con, rows, skipped)
+            if records:
+                yield records
+            if len(rows) < chunk:
+                return
+
+    def frames(self, filter: RunFilter | None = None, columns: Sequence[str] | None = None, *, skipped: list[str] | None = None,
+               chunk: int = CHUNK) -> Iterator[pd.DataFrame]:
+        """The runs table of the selection (`runs_frame`'s columns and types; `columns` from `columns()` unless given),
+        oldest first, a chunk of rows at a time: what a listing or an export writes out as it reads.
+
+        Rows this version wrote are read column-wise from their value columns (each column checked for its kind at
+        once); any other row, or one holding a value not of its kind, from its JSON, as `records` reads it."""
+        from .schema import RUN_COLUMNS
+
+        filter = filter or EVERY_RUN
+        if columns is None:
+            config, metrics = self.columns(filter)
+            columns = RUN_COLUMNS + config + metrics
+        columns = list(columns)
+        names = [c for c in columns if c not in RUN_COLUMNS and c in VALUE_KINDS]
+        fields = ["checked = 1", "typeof(sweep_id) IN ('text', 'null')", "typeof(seed) IN ('integer', 'null')",
+                  "typeof(fold) IN ('integer', 'null')", *(f"typeof({c}) = 'text' AND length({c}) <= {MAX_TEXT}"
+                                                           for c in ("study", "status", "created_at", "source"))]
+        select = ", ".join([*RUN_COLUMNS, f"({' AND '.join(fields)})", *(self._col(n) for n in names)])
+        kinds = {"id": int, "seed": int, "fold": int, **VALUE_KINDS}
+        where, params = self._where(filter)
+        where = f"{where} AND id > ?" if where else "WHERE id > ?"
         last = -MAX_INT - 1
         with self._connect() as con:
             while True:
-                rows = con.execute(f"{self._select()} {where} ORDER BY id LIMIT ?", [*params, last, chunk]).fetchall()
+                rows = con.execute(f"SELECT {select} FROM runs {where} ORDER BY id LIMIT ?", [*params, last, chunk]).fetchall()
                 if not rows:
                     return
                 last = rows[-1][0]
-                records = self._decode(con, rows, skipped)
-                if with_history and records:
-                    self._attach_histories(con, records)
-                if records:
-                    yield records
+                raw = dict(zip([*RUN_COLUMNS, "ok", *names], zip(*rows)))
+                good = np.array(raw.pop("ok"), dtype=object) == 1
+                good &= _complete(raw)
+                if not good.all():
+                    raw = {c: [v for v, g in zip(values, good) if g] for c, values in raw.items()}
+                data, bad = {}, np.zeros(int(good.sum()), dtype=bool)
+                for c in columns:
+                    data[c], wrong = _typed(raw[c] if c in raw else (None,) * len(bad), kinds.get(c))
+                    bad |= wrong
+                frame = pd.DataFrame(data)
+                others = [r[0] for r, g in zip(rows, good) if not g] + frame.loc[bad, "id"].tolist()
+                frame = frame[~bad]
+                if others:
+                    records = self._decode(con, self._rows_by_id(con, sorted(others)), skipped)
+                    if records:
+                        decoded = runs_frame(records).reindex(columns=columns)
+                        frame = pd.concat([frame, decoded], ignore_index=True).sort_values("id", kind="stable")
+                        frame = pd.DataFrame({c: _typed(frame[c].tolist(), kinds.get(c))[0] for c in columns})  # as runs_frame types a column: by every value in it
+                if len(frame):
+                    yield frame.reset_index(drop=True)
                 if len(rows) < chunk:
                     return
+
+    def _rows_by_id(self, con: sqlite3.Connection, ids: Sequence[int]) -> list[tuple]:
+        out: list[tuple] = []
+        for start in range(0, len(ids), 900):
+            part = list(ids[start:start + 900])
+            out += con.execute(f"{self._select()} WHERE id IN ({','.join('?' * len(part))}) ORDER BY id", part).fetchall()
+        return out
 
     def records(self, ids: Sequence[int] | None = None, *, study: str | None = None, sweep_id: str | None = None,
                 filter: RunFilter | None = None, with_history: bool = False, skipped: list[str] | None = None) -> list[dict[str, Any]]:
@@ -683,7 +749,42 @@ class Store:
              filter: RunFilter | None = None, skipped: list[str] | None = None) -> pd.DataFrame:
         """A row per run: id, study, status, seed, fold, sweep_id, created_at, source, then every config
         parameter and every metric as its own column (one name per idea, so they never clash)."""
-        return runs_frame(self.records(ids, study=study, sweep_id=sweep_id, filter=filter, skipped=skipped))
+        parts = list(self.frames(self._filter(ids, study, sweep_id, filter), skipped=skipped))
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts else runs_frame([])
+
+    def columns(self, filter: RunFilter | None = None) -> tuple[list[str], list[str]]:
+        """The parameter and metric columns the runs table of the selection has, in `runs_frame`'s order (parameters as
+        they first appear, run by run; metrics in the registry's order), without reading the runs: from the value
+        columns in SQL, and from the JSON of the few rows this version did not write."""
+        from .metrics import METRICS
+        from .studies import STUDIES
+
+        filter = filter or EVERY_RUN
+        where, params = self._where(filter, "checked = 1")
+        first: dict[str, tuple[int, int]] = {}  # column → (id of the first run with it, its place in that run's config)
+        for study_id, rid in self._query(f"SELECT study, MIN(id) FROM runs {where} GROUP BY study", params):
+            for i, p in enumerate(STUDIES[study_id].params if study_id in STUDIES else ()):
+                if p.name != "seed" and (p.name not in first or first[p.name] > (rid, i)):
+                    first[p.name] = (rid, i)
+        metric_names = [n for n in VALUE_KINDS if n not in PARAM_KINDS]
+        extras = [self._col(n) for n in ("folds", "fold")]
+        counts = ", ".join([*(f"MIN(CASE WHEN {c} IS NOT NULL THEN id END)" for c in extras),
+                            *(f"COUNT({self._col(m)})" for m in metric_names)])
+        row = self._query(f"SELECT {counts} FROM runs {where}", params)[0]
+        if row[0] is not None:
+            first.setdefault("folds", (row[0], 10_000))  # after every parameter of its run
+        present = {m for m, n in zip(metric_names, row[2:]) if n}
+        where, params = self._where(filter, "checked IS NOT 1")
+        with self._connect() as con:
+            for records in self._chunks(con, where, params, None):
+                for rec in records:
+                    for i, k in enumerate(rec["config"]):
+                        if k not in ("seed", "fold") and (k not in first or first[k] > (rec["id"], i)):
+                            first[k] = (rec["id"], i)
+                    present |= set(rec["metrics"])
+        config = sorted(first, key=first.get)
+        order = {name: i for i, name in enumerate(METRICS)}
+        return config, sorted((m for m in present if m not in first), key=lambda m: (order.get(m, len(order)), m))
 
     def page_records(self, filter: RunFilter | None = None, *, sort: str = "id", descending: bool = True, offset: int = 0,
                      limit: int = 100, skipped: list[str] | None = None) -> list[dict[str, Any]]:
@@ -891,6 +992,52 @@ class _Accumulator:
         out["lower"] = out["mean"] - out["std"]
         out["upper"] = out["mean"] + out["std"]
         return out
+
+
+_DTYPES = {int: "Int64", bool: "boolean", float: "float64", str: object}
+def _typed(values: Sequence[Any], kind: type | None) -> tuple[Any, np.ndarray]:
+    """Stored values as a column of their declared kind (Int64, boolean, float64; text as pandas infers it), and which
+    rows hold a value that is not of that kind (a damaged row: read from its JSON instead). Checked column-wise; cell
+    by cell only when a column holds such a value."""
+    wrong = np.zeros(len(values), dtype=bool)
+    if kind is None or kind is str:
+        if kind is str and not all(v is None or type(v) is str and len(v) <= MAX_TEXT for v in values):
+            wrong = np.array([as_kind(v, str) is _BAD for v in values], dtype=bool)
+        return pd.Series(values, dtype=None if len(values) else object).infer_objects(), wrong
+    try:
+        if kind is float:
+            column = np.array(values, dtype=float)  # None: NaN; text raises
+            if not all(v is None or type(v) is float or type(v) is int and abs(v) <= MAX_INT for v in values):
+                raise ValueError
+            return column, wrong
+        column = pd.array(values, dtype=_DTYPES[kind])
+        if kind is int and (pd.Series(column).abs() > MAX_INT).any():
+            raise ValueError
+        return column, wrong
+    except (TypeError, ValueError, OverflowError):
+        pass
+    checked = [as_kind(v, kind) for v in values]
+    wrong = np.array([v is _BAD for v in checked], dtype=bool)
+    return pd.array([None if v is _BAD else v for v in checked], dtype=_DTYPES[kind]), wrong
+
+
+def _complete(raw: dict[str, Sequence[Any]]) -> np.ndarray:
+    """Rows (columns of stored values) of a known study with a value for every one of its parameters, as a run this
+    version wrote has."""
+    from .studies import STUDIES
+
+    study = raw["study"]
+    good = np.zeros(len(study), dtype=bool)
+    for study_id in set(study):
+        s = STUDIES.get(study_id) if isinstance(study_id, str) else None
+        needed = [p.name for p in s.params if p.name != "seed"] if s is not None else None
+        if needed is None or any(n not in raw for n in needed):
+            continue
+        rows = np.array([x == study_id for x in study])
+        for name in [*needed, "seed"]:
+            rows &= np.array([v is not None for v in raw[name]])
+        good |= rows
+    return good
 
 
 def typed_column(values: Sequence[Any], kind: type) -> pd.Series | pd.api.extensions.ExtensionArray:
