@@ -1,7 +1,9 @@
-"""Command line: `python -m core studies | run | sweep | runs | summary | export | import`.
+"""Command line: `python -m core studies | run | sweep | runs | summary | export | import | reproduce`.
 
 Bad input (an unknown study or parameter, a value out of range, a refused import, a results file
 that is not a usable store) exits with status 2 and one line naming what is wrong; nothing is stored.
+A run that fails stores none of its folds; a sweep that fails keeps the runs it stored and says how many
+and which points are missing; a Dask cluster that cannot take the sweep is named in one line (status 1).
 Heavy modules (torch, pandas, scikit-learn) are imported by the commands that use them, so `studies`
 answers at once.
 """
@@ -15,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from .cluster import one_line
 from .studies import STUDIES, get_study
 from .sweeps import BACKENDS
 
@@ -25,6 +28,10 @@ SUMMARY_FORMATS = ("markdown", "latex", "csv", "html")  # core.summary.FORMATS, 
 
 class UsageError(ValueError):
     """Bad input from the command line: exit status 2."""
+
+
+class RunFailed(RuntimeError):
+    """Training failed (not because of the input): exit status 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", parents=[db], help="import an exported file (csv, json, parquet, md)")
     p.add_argument("file")
+
+    p = sub.add_parser("reproduce", parents=[db], help="re-run canonical published results and compare (none given: "
+                                                       "the table of the latest stored re-runs)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="reproductions to re-run (see the table)")
+    p.add_argument("--all", action="store_true", help="re-run every reproduction")
+    p.add_argument("--size", choices=("small", "full"), default="small",
+                   help="small: minutes at most, what CI runs; full: the closest setup the lab has")
+    p.add_argument("--format", choices=("table", "csv", "markdown", "json"), default="table")
     return parser
 
 
@@ -105,7 +120,7 @@ def torch_threads() -> int:
     return int(text)
 
 
-TRAINING = ("run", "sweep")  # the commands that need torch; listing, exporting and importing start without it
+TRAINING = ("run", "sweep", "reproduce")  # the commands that need torch; listing, exporting and importing start without it
 
 
 def _dispatch(args) -> int:
@@ -121,24 +136,26 @@ def _dispatch(args) -> int:
         import torch
 
         from .data import DataUnavailable
+        from .cluster import ClusterError
+        from .sweeps import SweepFailed
 
         torch.set_num_threads(threads)
-        unavailable = (DataUnavailable,)
+        unavailable = (DataUnavailable, SweepFailed, ClusterError)
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ValueError) as exc:  # ImportRefused is a ValueError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except unavailable as exc:
+    except (RunFailed, *unavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         raise  # a reader that stopped early: main() ends quietly
     except OSError as exc:  # e.g. --out into a folder that does not exist
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: finished runs are stored", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a sweep's message says what it stored; a run stores all or nothing
+        print(f"interrupted: {str(exc) or 'nothing stored'}", file=sys.stderr)
         return 130
 
 
@@ -193,6 +210,7 @@ def progress_bar(total: int = 1000):
 
 
 def cmd_run(args) -> int:
+    from .data import DataUnavailable
     from .store import Store
     from .studies import check_run, run_study
 
@@ -202,6 +220,11 @@ def cmd_run(args) -> int:
     bar, progress = progress_bar()
     try:  # the terminal shows numbers only: the report's frames are not made
         results = run_study(study, cfg, folds=args.folds, fold=args.fold, progress=progress, store=store, report="metrics")
+    except DataUnavailable:
+        raise
+    except Exception as exc:  # run_study stores all folds or none: say that none were
+        failed = UsageError if isinstance(exc, ValueError) else RunFailed
+        raise failed(f"{one_line(exc)}; nothing stored") from exc
     finally:
         bar.close()
     print_runs([r.to_record() for r in results], args.format)
@@ -394,5 +417,41 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    """Re-run reproductions (names or --all) and print the table; exit 1 when a re-run one does not hold."""
+    from .reproductions import REPRODUCTIONS, get_reproduction, latest, reproduce, table
+    from .store import Store
+    from .tables import format_table
+
+    if args.all and args.names:
+        raise UsageError("reproduce: give names or --all, not both")
+    chosen = list(REPRODUCTIONS.values()) if args.all else [get_reproduction(n) for n in dict.fromkeys(args.names)]
+    store = Store(args.db, for_writing=bool(chosen))
+    outcomes, failed = [], []
+    for i, rep in enumerate(chosen):
+        bar, progress = progress_bar()
+        print(f"[{i + 1}/{len(chosen)}] {rep.id} ({args.size})", file=sys.stderr)
+        try:
+            outcome = reproduce(rep, args.size, store, progress=progress)
+        finally:
+            bar.close()
+        if outcome.skipped:
+            print(f"skipped {rep.id}: {outcome.skipped}", file=sys.stderr)
+        elif outcome.verdict is not None and outcome.verdict.holds is False:
+            failed.append(rep.id)
+        outcomes.append(outcome)
+    if not chosen:  # the latest stored outcome of every reproduction, without training
+        outcomes = [latest(store, rep) for rep in REPRODUCTIONS.values()]
+        print("the latest stored re-run of each reproduction; re-run with `python -m core reproduce --all` or NAME",
+              file=sys.stderr)
+    frame = table(outcomes)
+    if args.format == "table":
+        frame = frame[["reproduction", "holds", "settings", "sweep", "lab"]]
+    print(format_table(frame, args.format), end="" if args.format in ("csv", "markdown") else "\n")
+    if failed:
+        print(f"does not hold: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 COMMANDS = {"studies": cmd_studies, "run": cmd_run, "sweep": cmd_sweep, "runs": cmd_runs, "summary": cmd_summary,
-            "export": cmd_export, "import": cmd_import}
+            "export": cmd_export, "import": cmd_import, "reproduce": cmd_reproduce}

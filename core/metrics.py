@@ -44,6 +44,20 @@ _METRICS = [
     Metric("n_weights", int, "Number of weights (biases excluded)."),
     Metric("n_params", int, "Number of trainable parameters."),
     Metric("hidden_used", int, "Hidden width actually used (after matching a parameter budget)."),
+    Metric("closed_form_train_loss", float, "Training MSE of the least-squares (closed-form) fit: the lowest the model class reaches.", better="lower"),
+    Metric("closed_form_test_loss", float, "Test MSE of the least-squares (closed-form) fit.", better="lower"),
+    Metric("coef_0", float, "Learned coefficient of x^0 (polynomial; the textbook cubic's is 5)."),
+    Metric("coef_1", float, "Learned coefficient of x^1 (polynomial; the textbook cubic's is 1.2)."),
+    Metric("coef_2", float, "Learned coefficient of x^2/2! (polynomial; the textbook cubic's is −3.4)."),
+    Metric("coef_3", float, "Learned coefficient of x^3/3! (polynomial; the textbook cubic's is 5.6)."),
+    Metric("epochs_to_fit", int, "First epoch whose training accuracy reached 99% (memorisation); no value when none did."),
+    Metric("bias2", float, "Squared bias: mean over test x of (the mean prediction over resamples − the true f(x))².",
+           better="lower"),
+    Metric("variance", float, "Variance: mean over test x of the predictions' variance across resampled training sets.",
+           better="lower"),
+    Metric("irreducible", float, "Noise: mean over test x of (test target − true f(x))², the error no model removes (≈ noise²)."),
+    Metric("decomposition_error", float, "|bias2 + variance + irreducible − test_loss| / test_loss: how far the three terms "
+           "are from the measured expected test MSE (bias–variance).", better="lower"),
 ]
 
 METRICS: dict[str, Metric] = {m.name: m for m in _METRICS}

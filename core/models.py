@@ -173,3 +173,63 @@ def penalised(name: str, p: torch.Tensor, include_bias: bool = False) -> bool:
     if not p.requires_grad:
         return False
     return include_bias or p.ndim >= 2 or name.endswith(".w") or name == "w"
+
+
+def random_features(n_inputs: int, n_outputs: int, g: torch.Generator, features: int) -> nn.Sequential:
+    """Flatten → a frozen random Linear (no bias, weights N(0, 1/n_inputs)) → ReLU → a trainable Linear without bias.
+
+    Only the last layer learns (in closed form with optimizer=lstsq, or by gradient steps): a linear model on
+    `features` fixed random ReLU features of the input, whose interpolation threshold is features = examples.
+    """
+    first = nn.Linear(n_inputs, features, bias=False)
+    head = nn.Linear(features, n_outputs, bias=False)
+    with torch.no_grad():
+        first.weight.copy_(torch.randn(features, n_inputs, generator=g) / math.sqrt(n_inputs))
+    first.weight.requires_grad_(False)
+    nn.init.kaiming_uniform_(head.weight, a=math.sqrt(5), generator=g)
+    return nn.Sequential(nn.Flatten(), first, nn.ReLU(), head)
+
+
+class Ensemble(nn.Module):
+    """R independent one-input regression models trained side by side, member r on column r of the data.
+
+    Inputs are [n, R, features] (row i holds member r's i-th example in column r), outputs [n, R]. The members
+    share no parameter, so the mean loss over [n, R] gives each member its own loss's gradient divided by R: Adam's
+    steps do not depend on that scale (up to its ε), and lstsq fits each member exactly (`solve_`). `kind`
+    'linear' is a linear model on the given features (a polynomial of them); 'mlp' one hidden layer of `hidden` units.
+    """
+
+    def __init__(self, members: int, n_features: int, g: torch.Generator, kind: str = "linear", hidden: int = 16,
+                 activation: str = "tanh"):
+        super().__init__()
+        if kind not in ("linear", "mlp"):
+            raise ValueError(f"ensemble kind: {kind!r} is not allowed; expected linear or mlp")
+        self.kind, self.members = kind, members
+        if kind == "linear":  # the polynomial's x^0 column is the intercept: no bias
+            bound = 1 / math.sqrt(n_features)
+            self.weight = nn.Parameter(torch.empty(members, n_features).uniform_(-bound, bound, generator=g))
+            return
+        self.act = ACTIVATIONS[activation]()
+        layers = [init_weights(nn.Linear(n_features, hidden), g) for _ in range(members)]
+        heads = [init_weights(nn.Linear(hidden, 1), g) for _ in range(members)]
+        self.w1 = nn.Parameter(torch.stack([m.weight.detach().t() for m in layers]))  # [R, features, hidden]
+        self.b1 = nn.Parameter(torch.stack([m.bias.detach() for m in layers]).unsqueeze(1))  # [R, 1, hidden]
+        self.w2 = nn.Parameter(torch.stack([m.weight.detach().t() for m in heads]))  # [R, hidden, 1]
+        self.b2 = nn.Parameter(torch.stack([m.bias.detach() for m in heads]).unsqueeze(1))  # [R, 1, 1]
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if self.kind == "linear":
+            return (X * self.weight).sum(-1)
+        h = X.transpose(0, 1)  # [R, n, features]
+        h = self.act(torch.baddbmm(self.b1, h, self.w1))
+        return torch.baddbmm(self.b2, h, self.w2).squeeze(-1).t()
+
+    @torch.no_grad()
+    def solve_(self, X: torch.Tensor, y: torch.Tensor, l2: float = 0.0) -> None:
+        """Fit every member in closed form (`core.solve.least_squares`, batched over members); linear members only."""
+        from .solve import least_squares
+
+        if self.kind != "linear":
+            raise ValueError("optimizer: lstsq fits linear members in closed form; train model=mlp with adam")
+        W = least_squares(X.transpose(0, 1), y.t().unsqueeze(-1), l2)  # [R, features, 1]
+        self.weight.copy_(W.squeeze(-1).to(self.weight.dtype))

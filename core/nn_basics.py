@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .data.bundle import generator
+from .i18n import N_
 from .models import ACTIVATIONS, mlp
 from .params import P, Param
 
@@ -21,9 +22,9 @@ ACTIVATION_NAMES: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu")
 LEAKY_SLOPE = 0.01  # nn.LeakyReLU's default negative slope, used by core.models.mlp
 INITS: tuple[str, ...] = ("he", "xavier", "pytorch")
 INIT_HELP = {
-    "he": "He/Kaiming normal, std √(2/fan_in): made for ReLU (it keeps the signal's size through ReLU layers).",
-    "xavier": "Glorot/Xavier normal, std √(2/(fan_in+fan_out)): made for tanh and sigmoid.",
-    "pytorch": "nn.Linear's default, uniform ±1/√fan_in: smaller than both.",
+    "he": N_("He/Kaiming normal, std √(2/fan_in): made for ReLU (it keeps the signal's size through ReLU layers)."),
+    "xavier": N_("Glorot/Xavier normal, std √(2/(fan_in+fan_out)): made for tanh and sigmoid."),
+    "pytorch": N_("nn.Linear's default, uniform ±1/√fan_in: smaller than both."),
 }
 
 

@@ -171,18 +171,20 @@ class _Shared:
     hidden: Param = Param("hidden", 64, "Units in each hidden layer.", 1, 4096, log=True)
     depth: Param = Param("depth", 1, "Number of hidden layers (0 is a linear model).", 0, 16)
     activation: Param = Param("activation", "relu", "Nonlinearity of the hidden layers.", choices=("relu", "tanh", "sigmoid", "leaky_relu"))
-    batch_norm: Param = Param("batch_norm", False, "Batch normalisation after each hidden linear layer.")
+    batch_norm: Param = Param("batch_norm", False, "Batch normalisation after each hidden linear layer (needs batch_size >= 2; an epoch's last batch of one example is left out).")
     dataset: Param = Param("dataset", "digits", "Data set: digits (8x8, offline), mnist (28x28) or a 2-D toy set.", choices=("digits", "mnist", "moons", "circles", "xor", "spiral", "gaussians"))
     model: Param = Param("model", "mlp", "Model family.", choices=("softmax", "mlp"))
     patience: Param = Param("patience", 0, "Early stopping: epochs without val_loss improvement before stopping (0 = off).", 0, 1000)
     min_delta: Param = Param("min_delta", 0.0, "Early stopping: smallest decrease of val_loss that counts as improvement.", 0.0, 10.0)
     restore_best: Param = Param("restore_best", True, "Early stopping: restore the weights of the best epoch at the end.")
-    augment: Param = Param("augment", False, "Augment training images (random rotation, shift and pixel noise).")
+    augment: Param = Param("augment", False, "Augment training images: random rotation (digits), or rotation, shift and pixel noise (MNIST).")
     train_size: Param = Param("train_size", 1.0, "Fraction of the training set used (the rest is left out).", 0.01, 1.0)
     val_fraction: Param = Param("val_fraction", 0.0, "Fraction of the training set held out for validation (0 = no validation set).", 0.0, 0.9)
     label_noise: Param = Param("label_noise", 0.0, "Fraction of training labels replaced by random classes.", 0.0, 1.0)
     clear_grad: Param = Param("clear_grad", True, "Zero the gradients before every step (off shows them accumulating).")
     function: Param = Param("function", "sin", "Target function to fit.", choices=("sin", "abs", "step"))
+    x_range: Param = Param("x_range", "normal", "Where x is drawn: normal = N(0, 1) (d2l's polynomial), a..b = uniform on "
+                           "[a, b] (scikit-learn's underfitting example: 0..1).", choices=("normal", "0..1", "-1..1", "-3..3"))
 
 
 P = _Shared()

@@ -266,3 +266,10 @@ def can_stack(study: Study, points: Sequence[Point]) -> tuple[bool, str]:
     if len(groups) > 1:
         return False, "the runs build models of different shapes or settings (layers, widths, optimizer, batch size)"
     return True, groups[0].reason
+
+
+def config_data(study: Study, config: Any) -> DataBundle:
+    """The prepared data of a config (a study config, or a dict as a RunResult's config holds it, fold and folds
+    included): exactly the splits that run trains and is measured on."""
+    point = expand(study, [config])[0] if not dataclasses.is_dataclass(config) else Point(config)
+    return setup(study, point).data

@@ -121,3 +121,64 @@ def compare_dropout_schemes(p: float, n_masks: int = 20_000, *, n_in: int = 8, n
             for unit in range(n_out):
                 running_rows.append({"scheme": scheme, "unit": unit, "n_masks": int(n), "running_mean": float(means[unit])})
     return DropoutComparison(summary, pd.DataFrame(running_rows), p, n_masks)
+
+
+@dataclass
+class DropoutFacts:
+    """What dropout and eval() do to a trained network, measured on its training set (see `dropout_facts`)."""
+
+    p: float  # drop probability of the network's dropout layers
+    zeroed_units: float  # share of the non-zero hidden activations one train-mode pass set to zero
+    zeroed_weights: int  # weights that pass left at exactly zero (that were not zero before)
+    n_weights: int
+    train_mode_loss: float  # training-set loss with dropout on (train mode)
+    eval_mode_loss: float  # training-set loss with dropout off (eval mode)
+    eval_changed: int  # weights that calling eval() changed
+    step_changed: int  # weights one SGD step taken in eval mode changed
+
+
+def dropout_facts(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, seed: int = 0) -> DropoutFacts:
+    """Measure, on a copy of a trained classifier with dropout layers: the share of hidden activations a training
+    pass zeroes (≈ p: dropout zeroes units, not weights), that eval() changes no weight, and that a gradient step
+    taken in eval mode still changes them (eval() switches dropout off; it does not stop training)."""
+    import copy
+
+    import torch.nn.functional as F
+
+    from .models import Dropout, weight_tensors
+
+    net = copy.deepcopy(model)
+    drops = [m for m in net.modules() if isinstance(m, Dropout)]
+    if not drops:
+        raise ValueError("dropout: the model has no dropout layer")
+    g = torch.Generator().manual_seed(seed)
+    seen = {"live": 0, "zeroed": 0}
+
+    def count(module, inputs, output):
+        live = inputs[0] != 0
+        seen["live"] += int(live.sum())
+        seen["zeroed"] += int((live & (output == 0)).sum())
+
+    hooks = [d.register_forward_hook(count) for d in drops]
+    for d in drops:
+        d.generator = g
+    weights = weight_tensors(net, include_bias=True)
+    before = [w.detach().clone() for w in weights]
+    net.train()
+    with torch.no_grad():
+        train_loss = float(F.cross_entropy(net(X), y))
+    for h in hooks:
+        h.remove()
+    zeroed_weights = sum(int(((w == 0) & (b != 0)).sum()) for w, b in zip(weights, before))
+    net.eval()
+    eval_changed = sum(int((w != b).sum()) for w, b in zip(weights, before))
+    loss = F.cross_entropy(net(X), y)
+    eval_loss = float(loss.detach())
+    loss.backward()
+    with torch.no_grad():
+        for w in weights:
+            if w.grad is not None:
+                w -= 0.1 * w.grad
+    step_changed = sum(int((w != b).sum()) for w, b in zip(weights, before))
+    return DropoutFacts(drops[0].p, seen["zeroed"] / max(1, seen["live"]), zeroed_weights,
+                        sum(w.numel() for w in weights), train_loss, eval_loss, eval_changed, step_changed)

@@ -166,11 +166,14 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
         names = ", ".join(short_repr(k, 40) for k in unknown[:5])
         raise SchemaError(f"{where}: config: unknown parameter(s) {names} for study {study_id}")
     absent = [p.name for p in study.params if p.name not in config or is_blank(config[p.name])]
-    if absent and complete:
-        raise SchemaError(f"{where}: config: study {study_id} needs parameter(s) {', '.join(absent)}")
+    required = [name for name in absent if name not in study.backfill]  # runs from before a parameter existed used its default
+    if required and complete:
+        raise SchemaError(f"{where}: config: study {study_id} needs parameter(s) {', '.join(required)}")
     clean: dict[str, Any] = {}
     for p in study.params:
         if p.name in absent:
+            if p.name in study.backfill and complete:
+                clean[p.name] = p.default
             continue
         value = config[p.name]
         key = (id(p), type(value), value) if type(value) in _PLAIN else None

@@ -7,23 +7,22 @@ backends live here; every backend trains through the run pipeline (`core.pipelin
 - batched   — models that differ only in numbers train together as one stacked computation, group by
               group of one model shape (the stacked engine); refuses a sweep with a point it cannot stack;
 - auto      — batched for the groups that allow it, serial for the rest (`core.pipeline.plan`);
-- processes — points in parallel worker processes (joblib), one thread each;
-- dask      — points on a Dask cluster (`scheduler` address, $OVERFIT_LAB_DASK, or a LocalCluster).
+- processes — points in parallel worker processes (joblib), one thread each; they end with this process;
+- dask      — points on a Dask cluster (`scheduler` address, $OVERFIT_LAB_DASK, or a LocalCluster); this
+              checkout's code is shipped to the cluster and every machine checked first (`core.cluster`).
 
-Finished runs are stored as they arrive (a stacked group in one transaction), so a cancelled or
-interrupted sweep keeps every finished run, and remote workers need no access to the store.
+Finished runs are stored as they arrive (a stacked group in one transaction), so a cancelled,
+interrupted or failed sweep keeps every finished run, and remote workers need no access to the store.
+A sweep that stops early says how many runs it stored and which points are missing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import logging
 import math
 import os
-import sys
 import time
-import types
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -206,6 +205,19 @@ def choose_backend(spec: SweepSpec, backend: str = "auto") -> tuple[str, str]:
     return chosen, why
 
 
+class SweepFailed(RuntimeError):
+    """A sweep that stopped before every point was stored: one line with the cause, what was stored and what is
+    missing. Every run stored before it stopped stays stored."""
+
+    def __init__(self, message: str, sweep_id: str | None = None, stored: int = 0, missing: Sequence[Any] = ()):
+        super().__init__(message)
+        self.sweep_id, self.stored, self.missing = sweep_id, stored, list(missing)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; its message says what was stored and what is missing."""
+
+
 def run_sweep(
     spec: SweepSpec,
     *,
@@ -221,7 +233,10 @@ def run_sweep(
 
     `progress(fraction, text)` after each epoch (in this process) or each finished run (processes, Dask);
     `should_stop()` cancels: finished runs are kept, nothing new starts. Runs store their metrics and
-    history, not the report's frames (a page that wants a run's charts re-runs it).
+    history, not the report's frames (a page that wants a run's charts re-runs it). A point that fails
+    stops the sweep: the runs stored so far stay, and SweepFailed (SweepInterrupted for Ctrl-C) says how
+    many were stored and which points are missing. A Dask cluster that cannot run the sweep raises
+    `core.cluster.ClusterError` before anything is stored.
     """
     from .pipeline import train
 
@@ -234,38 +249,100 @@ def run_sweep(
     chosen, groups = backend, None
     if backend in ENGINE_OF:
         chosen, _, groups = _plan(spec, backend, pts, bases)
-    if store is not None and sweep_id is None:
-        sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
     stop = should_stop or (lambda: False)
     timings: dict[str, float] = {}
-    if backend in ENGINE_OF:
-        results = train(study, pts, engine=ENGINE_OF[backend], progress=progress, should_stop=stop, store=store,
-                        sweep_id=sweep_id, report="metrics", timings=timings, bases=bases, groups=groups)
-    else:
-        results = []
+    results: list[RunResult] = []
 
-        def finished(result: RunResult) -> None:
-            if store is not None and result.status != "cancelled":
-                t0 = time.perf_counter()
-                store.save_results([result], sweep_id=sweep_id)
-                timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t0
-            results.append(result)
-            if progress:
-                progress(len(results) / len(pts), f"{len(results)}/{len(pts)} runs")
+    def finished(result: RunResult) -> None:
+        if store is not None and result.status != "cancelled":
+            t0 = time.perf_counter()
+            store.save_results([result], sweep_id=sweep_id)
+            timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t0
+        results.append(result)
+        if progress:
+            progress(len(results) / len(pts), f"{len(results)}/{len(pts)} runs")
 
-        runner = _processes if backend == "processes" else _dask
-        kwargs = {"scheduler": scheduler} if backend == "dask" else {}
-        runner(spec, finished, stop, workers=workers, **kwargs)
+    with _session(backend, scheduler, workers) as client:  # a cluster that cannot run the sweep stores nothing
+        if store is not None and sweep_id is None:
+            sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
+        try:
+            if backend in ENGINE_OF:  # each group is stored in one transaction as it finishes, then reported here
+                results[:] = train(study, pts, engine=ENGINE_OF[backend], progress=progress, should_stop=stop,
+                                   store=store, sweep_id=sweep_id, report="metrics", timings=timings, bases=bases,
+                                   groups=groups, on_result=results.append)  # in point order once all are done
+            elif backend == "processes":
+                _processes(spec.study, pts, finished, stop, workers)
+            else:
+                _dask(spec.study, pts, finished, stop, client)
+        except KeyboardInterrupt:
+            raise SweepInterrupted(_account(spec, pts, results, store, sweep_id)) from None
+        except Exception as exc:
+            done = [r for r in results if r.status != "cancelled"]
+            raise SweepFailed(_account(spec, pts, results, store, sweep_id, exc), sweep_id,
+                              len(done) if store is not None else 0, missing_points(pts, done)) from exc
     cancelled = stop() or any(r.status == "cancelled" for r in results)
     return SweepResult(sweep_id, results, chosen, cancelled, time.perf_counter() - started, timings)
+
+
+# --- what a sweep that stopped early kept ----------------------------------------------------------
+
+
+def _key(config: dict[str, Any], fold: int | None) -> tuple:
+    return tuple(sorted((k, v) for k, v in config.items() if k not in ("fold", "folds"))), fold
+
+
+def missing_points(pts: Sequence[Any], done: Sequence[RunResult]) -> list[Any]:
+    """The points (in order) that none of the finished runs `done` is."""
+    have: dict[tuple, int] = {}
+    for r in done:
+        key = _key(r.config, r.config.get("fold"))
+        have[key] = have.get(key, 0) + 1
+    out = []
+    for p in pts:
+        key = _key(dataclasses.asdict(p.config), p.fold)
+        if have.get(key, 0):
+            have[key] -= 1
+        else:
+            out.append(p)
+    return out
+
+
+def describe_points(some: Sequence[Any], pts: Sequence[Any], limit: int = 20) -> str:
+    """Points by the values that vary across the sweep's points, folds grouped: `degree=3 (folds 0, 2), degree=9`."""
+    if len(some) == len(pts):
+        return f"all {len(pts)}" if len(pts) > 1 else "the one run"
+    configs = [dataclasses.asdict(p.config) for p in pts]
+    varying = [k for k in configs[0] if len({repr(c[k]) for c in configs}) > 1]
+    show = lambda v: str(v).lower() if isinstance(v, bool) else str(v)  # noqa: E731
+    groups: dict[str, list[int]] = {}
+    for p in some:
+        c = dataclasses.asdict(p.config)
+        label = " ".join(f"{k}={show(c[k])}" for k in varying) or "the run"
+        groups.setdefault(label, []).extend([] if p.fold is None else [p.fold])
+    parts = [label + (f" (fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))})" if folds else "")
+             for label, folds in groups.items()]
+    more = len(parts) - limit
+    return ", ".join(parts[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
+def _account(spec: SweepSpec, pts: Sequence[Any], results: Sequence[RunResult], store, sweep_id: str | None,
+             exc: BaseException | None = None) -> str:
+    """One line: why the sweep stopped, how many runs were stored, which points are missing."""
+    from .cluster import one_line
+
+    done = [r for r in results if r.status != "cancelled"]
+    missing = missing_points(pts, done)
+    kept = f"stored {len(done)} of {len(pts)} runs" if store is not None else f"{len(done)} of {len(pts)} runs finished, none stored"
+    head = f"sweep {sweep_id}" if sweep_id else f"sweep of {spec.study}"
+    why = f"{one_line(exc)}; " if exc is not None else ""
+    return f"{head} stopped: {why}{kept}" + (f"; missing: {describe_points(missing, pts)}" if missing else "")
 
 
 # --- backends that send points elsewhere -----------------------------------------------------------
 
 
-def _points(spec: SweepSpec) -> list[tuple[str, dict[str, Any], int | None, int | None]]:
-    folds = list(range(spec.folds)) if spec.folds else [None]
-    return [(spec.study, dataclasses.asdict(cfg), fold, spec.folds) for cfg in spec.configs() for fold in folds]
+def _wire(point: Any) -> tuple[dict[str, Any], int | None, int | None]:
+    return dataclasses.asdict(point.config), point.fold, point.folds
 
 
 def run_point(study_id: str, config: dict[str, Any], fold: int | None, folds: int | None) -> RunResult:
@@ -281,59 +358,70 @@ def run_point(study_id: str, config: dict[str, Any], fold: int | None, folds: in
     return result
 
 
-def _processes(spec: SweepSpec, finished, stop, workers: int | None = None) -> None:
+@contextmanager
+def _session(backend: str, scheduler: str | None, workers: int | None):
+    """A connected, checked Dask client for the dask backend; None for the others."""
+    if backend != "dask":
+        yield None
+        return
+    from .cluster import connect
+
+    with connect(scheduler, workers) as client:
+        yield client
+
+
+def _processes(study_id: str, pts: Sequence[Any], finished, stop, workers: int | None = None) -> None:
     from joblib import Parallel, delayed
 
+    from .cluster import end_with_parent
+
     n_jobs = workers or max(1, (os.cpu_count() or 1))
-    # return_as="generator_unordered" hands back each run as soon as it is done, so it is stored at once
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", backend="loky")
-    for result in parallel(delayed(run_point)(*p) for p in _points(spec)):
+    # return_as="generator_unordered" hands back each run as soon as it is done, so it is stored at once;
+    # end_with_parent: the workers end when this process does, even after kill -9
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", backend="loky",
+                        initializer=end_with_parent, initargs=(os.getpid(),))
+    for result in parallel(delayed(run_point)(study_id, *_wire(p)) for p in pts):
         finished(result)
         if stop():
             break  # leaving the generator cancels the points not yet started
 
 
-def dask_client(scheduler: str | None = None, workers: int | None = None):
-    """A Dask client: the given scheduler, else $OVERFIT_LAB_DASK, else a LocalCluster with one thread per worker."""
-    from dask.distributed import Client, LocalCluster
-
-    address = scheduler or os.environ.get("OVERFIT_LAB_DASK")
-    if address:
-        return Client(address, timeout="10s"), None
-    with _plain_main():
-        cluster = LocalCluster(n_workers=workers or max(1, os.cpu_count() or 1), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-    return Client(cluster), cluster
-
-
-@contextmanager
-def _plain_main():
-    """Spawned worker processes re-run the `__main__` script. Inside Streamlit (or AppTest) that is the page that
-    started the sweep, which must not run again in a worker: hide it while the workers start."""
-    saved = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if saved is not None:
-            sys.modules["__main__"] = saved
-
-
-def _dask(spec: SweepSpec, finished, stop, scheduler: str | None = None, workers: int | None = None) -> None:
+def _dask(study_id: str, pts: Sequence[Any], finished, stop, client) -> None:
     from dask.distributed import as_completed
 
-    client, cluster = dask_client(scheduler, workers)
+    from .cluster import WORKER_WAIT_S, one_line
+
+    futures = {client.submit(run_point, study_id, *_wire(p), pure=False): p for p in pts}
+    left, alone_since, looked = set(futures), None, time.monotonic()
+    arriving = as_completed(futures)
     try:
-        futures = [client.submit(run_point, *p, pure=False) for p in _points(spec)]
-        for future in as_completed(futures):
-            finished(future.result())
+        while left:
+            done = arriving.next_batch(block=False)
+            for future in done:
+                left.discard(future)
+                if future.status == "finished":
+                    finished(future.result())
+            failed = next((f for f in done if f.status in ("error", "cancelled")), None)
+            if failed is not None:
+                for future in arriving.next_batch(block=False):  # keep what finished meanwhile
+                    left.discard(future)
+                    if future.status == "finished":
+                        finished(future.result())
+                why = (one_line(failed.exception()) if failed.status == "error"
+                       else "cancelled there (by another client, or a restarted scheduler)")
+                raise RuntimeError(f"{describe_points([futures[failed]], pts)} failed on the cluster: {why}")
             if stop():
-                client.cancel(futures)
                 break
+            if left and not done:  # nothing arrived: wait a little, and look at the cluster once a second
+                time.sleep(0.2)
+                if time.monotonic() - looked >= 1:
+                    looked = time.monotonic()
+                    alone = not client.scheduler_info(n_workers=1)["workers"]
+                    alone_since = (alone_since or looked) if alone else None
+                    if alone_since is not None and looked - alone_since > 3 * WORKER_WAIT_S:
+                        raise RuntimeError(f"every Dask worker has left the cluster (none for {3 * WORKER_WAIT_S} s)")
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        client.cancel(list(left))
 
 
 def sweep_frame(results: Sequence[RunResult]) -> "Any":

@@ -232,7 +232,7 @@ def test_same_seed_same_numbers_and_metrics_do_not_depend_on_the_report_level():
     assert [r.metrics["val_loss"] for r in a] == [r.metrics["val_loss"] for r in b]
     strip = lambda m: {k: v for k, v in m.items() if k != "duration_s"}  # noqa: E731
     assert [strip(r.metrics) for r in a] == [strip(r.metrics) for r in b]  # weight_norm, n_params included
-    assert a[0].frames == {} and set(b[0].frames) == {"confusion", "misclassified", "boundary", "weights"}
+    assert a[0].frames == {} and set(b[0].frames) == {"confusion", "misclassified", "boundary", "points", "weights"}
     assert torch.equal(a[0].model[1].weight, b[0].model[1].weight)
 
 

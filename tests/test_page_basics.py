@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.lessons import num
+
 PAGE = "pages/basics.py"
 
 
@@ -49,6 +51,10 @@ def test_depth_slider_changes_gradient_table(app_test):
     assert set(before["depth"]) == {10} and set(after["depth"]) == {3}
     # a shallower network passes far more gradient back to its first sigmoid layer
     assert after.loc["sigmoid", "first-layer gradient norm"] > 100 * before.loc["sigmoid", "first-layer gradient norm"]
+    # and the caption reports the ratios of the table now drawn, not the default's
+    caption = next(c.value for c in at.caption if c.value.startswith("Measured at depth"))
+    assert caption.startswith("Measured at depth 3")
+    assert f"sigmoid {num(after.loc['sigmoid', 'ratio to depth 1'])}" in caption
 
 
 def test_temperature_and_bad_logits(app_test):

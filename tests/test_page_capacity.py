@@ -26,21 +26,23 @@ def test_defaults_show_under_right_and_overfitting():
     at = load()
     assert not at.exception and not at.error
     m = metrics(at)
-    low, right, high = (float(m[f"{name} — test MSE"]) for name in ("low: degree 1", "right: degree 3", "high: degree 20"))
+    low, right, high = (float(m[f"{name}: test MSE (least squares)"]) for name in ("low", "right", "high"))
     assert right < low / 10  # degree 1 underfits badly
-    assert right < high / 2  # degree 20 overfits the 10 points
-    assert chart_titles(at) == ["Low, right and high degree on the same data", "Train and test MSE against degree (log scale)"]
-    assert "lowest at degree 3" in at.caption[0].value
+    assert right < high / 100  # degree 20 overfits the 20 points
+    verdicts = [md.value.split("**")[1] for md in at.markdown if md.value.startswith("**")]
+    assert verdicts == ["Underfitting", "A good fit", "Overfitting"]
+    assert chart_titles(at) == ["low: degree 1", "right: degree 3", "high: degree 20", "Train and test MSE against degree (log scale)"]
+    caption = next(c.value for c in at.caption if "training error" in c.value)
+    assert "training error falls" in caption and "lowest at degree 3" in caption
 
 
 def test_changing_the_high_degree_changes_the_panels_and_numbers():
     at = load()
-    before = metrics(at)["high: degree 20 — test MSE"]
+    before = metrics(at)["high: test MSE (least squares)"]
     at.slider(key="fit.high").set_value(2).run()
     assert not at.exception
-    m = metrics(at)
-    assert "high: degree 20 — test MSE" not in m
-    assert m["high: degree 2 — test MSE"] != before
+    assert "high: degree 2" in chart_titles(at)
+    assert metrics(at)["high: test MSE (least squares)"] != before
 
 
 def test_universal_approximation_tab_improves_with_width():
@@ -50,12 +52,17 @@ def test_universal_approximation_tab_improves_with_width():
     assert "N = 1" in text and "N = 8" in text and "N = 16" not in text
     first, last = (float(part.split(" with")[0]) for part in text.split("falls from ")[1].split(" to ")[:2])
     assert last < first / 10
+    callout = " ".join(md.value for md in at.markdown if "Measured here" in md.value)
+    assert "ReLU included" in callout and "8 relu units" in callout
 
 
-def test_width_vs_depth_tab_matches_the_budget():
+def test_width_vs_depth_tab_matches_the_budget_and_names_the_winner():
     at = load({"capacity.tab": "Width vs depth", "wd.budget": "100", "wd.epochs": "100"})
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["depth"]) == [1, 2, 3, 4]
-    assert table["n_params"].between(70, 130).all()  # every depth near the budget of 100
-    assert table["hidden_used"].is_monotonic_decreasing  # deeper means narrower at the same budget
+    assert table["parameters"].between(70, 130).all()  # every depth near the budget of 100
+    assert table["width"].is_monotonic_decreasing  # deeper means narrower at the same budget
+    winner = int(table.loc[table["test MSE"].idxmin(), "depth"])
+    callout = next(md.value for md in at.markdown if "Measured here" in md.value)
+    assert f"depth {winner} reaches" in callout  # the verdict names the depth the table shows winning

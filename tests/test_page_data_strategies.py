@@ -23,7 +23,12 @@ def test_defaults_show_a_learning_curve_whose_gap_closes():
     assert len(gaps) == 2
     (small_label, small), (large_label, large) = sorted(gaps.items(), key=lambda kv: int(kv[0].split()[2]))
     assert small > large + 10  # few examples: a large train/validation gap; more data closes it
+    assert metrics(at)[small_label.replace("gap", "training accuracy")] == "100.0%"  # the small set is fitted
     assert len(at.get("vega_lite_chart")) == 2
+    assert any("fits them all" in m.value and "More data closes the gap" in m.value for m in at.markdown)
+    # the x axis ends at the data: no rounding out to the next power of ten
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert '"nice": false' in spec
 
 
 def chart_data(at, index: int):
@@ -35,7 +40,7 @@ def chart_data(at, index: int):
 
 
 def test_fewer_sizes_and_another_model_change_the_curve():
-    at = load({"lc.epochs": "10"})
+    at = load({"lc.epochs": "5", "lc.hidden": "20"})
     sizes = set(chart_data(at, 0)[0]["train_examples"])
     assert len(sizes) == 6
     before = metrics(at)
@@ -59,16 +64,20 @@ def test_validation_set_picks_a_degree_and_reports_its_test_loss_once():
     assert "validated it" in at.caption[0].value and at.caption[0].value.startswith("70 examples")
 
 
-def test_kfold_reports_mean_and_std_over_folds():
-    at = load({"data.tab": "K-fold", "kfold.folds": "3", "kfold.epochs": "3", "kfold.model": "softmax"})
+def test_kfold_picks_the_polynomial_degree_beside_the_spread_over_folds():
+    at = load({"data.tab": "K-fold"})
     assert not at.exception and not at.error
-    text = metrics(at)["validation accuracy"]
-    assert "±" in text
-    mean, std = (pct(part) for part in text.split("±"))
-    assert 30 < mean <= 100 and 0 < std < 20
+    m = metrics(at)
+    assert m["degree chosen by 5-fold"] == "3"
+    mean, std = (float(part) for part in m["its validation MSE, mean ± std"].split("±"))
+    assert 0 < mean < 1 and std > 0
     assert len(at.get("vega_lite_chart")) == 2
-    at.slider(key="kfold.folds").set_value(4).run()
-    assert metrics(at)["validation accuracy"] != text
+    folds = chart_data(at, 1)[0]
+    assert sorted(folds["fold"].unique()) == [0, 1, 2, 3, 4] and len(folds) == 5 * 9  # every fold at every degree
+    assert any(t.value.startswith("K-fold picks degree 3") for t in at.markdown)
+    at.slider(key="kfold.folds").set_value(3).run()
+    assert not at.exception
+    assert "degree chosen by 3-fold" in metrics(at)
 
 
 def test_early_stopping_marks_the_epochs_and_restores_the_best():
@@ -78,13 +87,26 @@ def test_early_stopping_marks_the_epochs_and_restores_the_best():
     stopped, best = int(m["stopped at epoch"]), int(m["best epoch (restored)"])
     assert best < stopped < 40
     assert "Restored, not merely stopped" in at.caption[0].value
+    explained = [t.value for t in at.markdown if "Why the training loss" in t.value]
+    assert explained and "20% of which were replaced" in explained[0]
+    # both marks are labelled on the chart
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert f"best epoch {best}" in str(chart_data(at, 0)) and '"text"' in spec
+    assert f"stopped at {stopped}" in str(chart_data(at, 0))
     at.slider(key="es.patience").set_value(2).run()
     assert int(metrics(at)["stopped at epoch"]) < stopped
 
 
-def test_augmentation_on_digits_runs_both_and_warns_about_small_images():
-    at = load({"data.tab": "Augmentation", "aug.dataset": "digits", "aug.epochs": "5"})
+def test_augmentation_default_raises_test_accuracy_and_says_so():
+    at = load({"data.tab": "Augmentation"})
     assert not at.exception and not at.error
     m = metrics(at)
-    assert "test accuracy without" in m and "test accuracy with" in m
-    assert any("8×8 digits" in i.value for i in at.info)
+    assert pct(m["test accuracy with"]) > pct(m["test accuracy without"])
+    assert any(t.value.startswith("Here augmentation raised") for t in at.markdown)
+    assert any("random rotation of up to ±15°" in t.value for t in at.markdown)
+    at.select_slider(key="aug.train_size").set_value(0.05).run()
+    assert not at.exception
+    verdict = [t.value for t in at.markdown if t.value.startswith("Here augmentation")]
+    m = metrics(at)
+    raised = pct(m["test accuracy with"]) > pct(m["test accuracy without"])
+    assert verdict and ("raised" in verdict[0]) == raised  # the sentence follows the numbers, whichever way they go

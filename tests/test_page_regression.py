@@ -28,12 +28,23 @@ def test_three_ways_agree_and_find_the_true_line(app_test):
 def test_not_clearing_gradients_goes_wrong(app_test):
     at = app_test(PAGE)
     cleared = pair(metric(at, "from scratch: w, b"))
+    # the guide's claim is checked against this page's own run even while gradients are cleared
+    assert any("Measured here" in m.value and "oscillates" in m.value for m in at.markdown)
     at.toggle(key="uni.clear_grad").set_value(False).run()
     assert not at.exception
     accumulated = metric(at, "from scratch: w, b")
     assert any("not** cleared" in i.value for i in at.info)
     # accumulated gradients overshoot: the fit ends far from the true line (or diverges)
     assert accumulated == "diverged" or abs(pair(accumulated)[1] - 4.2) > 5 * abs(cleared[1] - 4.2) + 0.5
+
+
+def test_a_huge_step_without_clearing_is_cut_and_said(app_test):
+    at = app_test(PAGE, {"uni.lr": "1", "uni.clear_grad": "false"})
+    assert not at.exception and not at.error
+    w, b = metric(at, "from scratch: w, b").split(", ")
+    assert "e+" in w and len(w) <= 9  # 1e14 is written short, not truncated
+    assert any("cuts it at its edges" in c.value for c in at.caption)
+    assert any("Measured here" in m.value and "grows from" in m.value for m in at.markdown)
 
 
 def test_multivariate_recovers_the_weights(app_test):
@@ -44,14 +55,16 @@ def test_multivariate_recovers_the_weights(app_test):
     assert error < 0.05
 
 
-def test_degree_slider_moves_the_train_test_gap(app_test):
-    at = app_test(PAGE, {"regression.tab": "Polynomial", "poly.n_train": "20"})
-    assert not at.exception
-    right = float(metric(at, "test MSE"))
+def test_polynomial_tab_overfits_by_default_and_the_degree_slider_moves_the_gap(app_test):
+    at = app_test(PAGE, {"regression.tab": "Polynomial"})
+    assert not at.exception and not at.error
+    train, test = float(metric(at, "least squares: train MSE")), float(metric(at, "least squares: test MSE"))
+    assert test > 100 * train  # degree 20 on 20 points: the default shows overfitting
+    assert any(m.value.startswith("**Overfitting**") for m in at.markdown)
+    at.slider(key="poly.degree").set_value(3).run()
+    right = float(metric(at, "least squares: test MSE"))
+    assert any(m.value.startswith("**A good fit**") for m in at.markdown)
     at.slider(key="poly.degree").set_value(1).run()
-    under = float(metric(at, "test MSE"))
-    assert under > 10 * right  # a straight line cannot follow the cubic
-    at.slider(key="poly.degree").set_value(20).run()
     assert not at.exception
-    over_train, over_test = float(metric(at, "train MSE")), float(metric(at, "test MSE"))
-    assert over_test > over_train  # the high degree fits the 20 training points better than new ones
+    assert float(metric(at, "least squares: test MSE")) > 10 * right  # a straight line cannot follow the cubic
+    assert any(m.value.startswith("**Underfitting**") for m in at.markdown)

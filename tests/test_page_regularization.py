@@ -37,6 +37,13 @@ def test_defaults_compare_penalties_with_exact_zeros_only_for_proximal_l1():
     assert table.loc["L2 penalty λ=3", "zero_weights"] == 0
     assert table.loc["L1 penalty (subgradient) λ=0.1", "zero_weights"] < 10
     assert len(at.get("vega_lite_chart")) == 6  # bars ×2, histogram, curves, sweep ×2
+    bars = at.get("vega_lite_chart")[0].proto.spec
+    assert '"labelLimit": 0' in bars and '"text"' in bars  # full method names, every bar labelled with its value
+    sweep = at.get("vega_lite_chart")[4].proto.spec
+    assert "no penalty" in sweep and "strokeDash" in sweep  # the dashed baseline is named in a legend
+    captions = [m.value for m in at.markdown]
+    assert any(c.startswith("Without a penalty the model memorises") and "rises every step" in c for c in captions)
+    assert any("end at the same test MSE" in c for c in captions)  # sgd: weight decay = L2, measured
 
 
 def test_a_stronger_l1_zeroes_more_weights():
@@ -54,6 +61,7 @@ def test_adamw_separates_weight_decay_from_l2():
     assert not at.exception and not at.error
     table = penalty_table(at)
     assert table.loc["weight decay λ=3", "test_loss"] != table.loc["L2 penalty λ=3", "test_loss"]
+    assert any("With adamw, weight decay λ = 3 and the L2 penalty λ = 3 differ" in m.value for m in at.markdown)
 
 
 def test_dropout_tab_narrows_the_gap():
@@ -62,9 +70,18 @@ def test_dropout_tab_narrows_the_gap():
     m = metrics(at)
     gap_without, gap_with = pct(m["train − test gap, no dropout"]), pct(m["train − test gap, dropout 0.5"])
     assert gap_with < gap_without
+    assert any(m.value.startswith("Dropout 0.5 narrowed the train–test accuracy gap") for m in at.markdown)
+    text = " ".join(m.value for m in at.markdown)
+    assert "20% of its training labels replaced" in text
+    assert "of the non-zero hidden activations were set to zero (p = 0.5) and 0 of its" in text  # units, not weights
+    assert "it changed 0 weights" in text and "then changed" in text  # eval() stops nothing; a step still updates
     at.slider(key="drop.dropout").set_value(0.2).run()
     assert not at.exception
     assert "train − test gap, dropout 0.2" in metrics(at)
+    at.slider(key="drop.label_noise").set_value(0.0).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "with clean labels" in text and "replaced by wrong ones" not in text
 
 
 def test_inverted_and_classic_dropout_agree_in_expectation():

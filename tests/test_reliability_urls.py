@@ -30,6 +30,8 @@ TABS = {
     "pages/regularization.py": ("reg.tab", ["L2, L1 and weight decay", "Dropout", "Inverted dropout"]),
     "pages/sweeps.py": (None, [None]),
     "pages/runs.py": (None, [None]),
+    "pages/frontier.py": ("frontier.tab", ["Double descent", "Memorisation", "Bias–variance", "Label noise"]),
+    "pages/reproductions.py": (None, [None]),
 }
 CASES = [(page, tab) for page, (_, tabs) in TABS.items() for tab in tabs]
 # numbers no widget holds, numbers out of every range, garbage, an empty value, a huge text
@@ -48,7 +50,8 @@ def validate_only(monkeypatch):
         return None
 
     monkeypatch.setattr(ui.runner, "run", run)
-    monkeypatch.setattr(ui.runner, "run_each", lambda study_id, pairs: [run(study_id, v) for v, _ in pairs] and None)
+    monkeypatch.setattr(ui.runner, "run_each", lambda study_id, pairs, *, folds=None, fold=None, **_: [
+        run(study_id, v, folds=folds, fold=fold) for v, _label in pairs] and None)
     monkeypatch.setattr(ui.runner, "prefetch", lambda *a, **k: None)
     return configs
 

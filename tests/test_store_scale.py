@@ -220,6 +220,19 @@ def test_histories_are_read_only_for_the_runs_asked_for(small, statements):
     assert asked == set(small.ids(one_sweep)) and len(asked) == 30  # the grouped sweep's runs, none of the others
 
 
+def test_the_runs_page_reads_the_histories_of_the_runs_it_compares_and_groups(small, statements, app_test, monkeypatch):
+    monkeypatch.setenv("OVERFIT_LAB_DB", str(small.path))
+    at = app_test("pages/runs.py")
+    assert not at.exception
+    chosen = set(at.multiselect(key="runs.ids").value)
+    focus = small.records([max(small.ids())])[0]["study"]  # the latest run's study is grouped first
+    grouped = set(small.ids(RunFilter(studies=(focus,))))
+    read = [ids for ids in history_ids(statements)]
+    assert None not in read and chosen and any(ids == chosen for ids in read)
+    assert set().union(*read) <= chosen | grouped
+    assert len(set().union(*read)) < small.count()  # never every run's history
+
+
 # --- a store written by the first version ------------------------------------------------------------------------
 
 V1_SCHEMA = """
@@ -338,7 +351,9 @@ def test_a_first_version_store_is_backed_up_then_migrated_with_nothing_lost(tmp_
     assert dump(path) == after and not (tmp_path / "old.db.bak-1-2").exists()
     # and it takes new runs, which read back alike
     [rid] = store.save_records([{k: v for k, v in runs[0].items() if k not in ("id", "sweep_id", "created_at")}])
-    assert rid == 21 and store.records([rid])[0]["config"] == runs[0]["config"]
+    saved = store.records([rid])[0]["config"]
+    study = get_study(runs[0]["study"])
+    assert rid == 21 and saved == {**runs[0]["config"], **{n: study.param(n).default for n in study.backfill}}
 
 
 def _open_and_count(path: str, barrier) -> None:

@@ -14,7 +14,7 @@ from core.studies import STUDIES, check_run, config_dict, get_study, run_study
 from core.studies.learning_curve import training_sizes
 
 IDS = ["linear-regression", "multivariate-regression", "polynomial", "weight-decay", "classification", "dropout",
-       "early-stopping", "augmentation", "capacity", "learning-curve"]
+       "early-stopping", "augmentation", "capacity", "learning-curve", "double-descent", "memorisation", "bias-variance"]
 
 # the smallest settings that still exercise each study's whole pipeline
 QUICK = {
@@ -25,6 +25,9 @@ QUICK = {
     "augmentation": {"hidden": 32},
     "capacity": {"n_train": 50},
     "learning-curve": {"n_sizes": 2, "train_size": 0.2, "hidden": 16},
+    "double-descent": {"optimizer": "sgd", "hidden": 32},  # lstsq is exact in one epoch: the gradient path, 2 epochs
+    "memorisation": {"hidden": 32, "train_size": 0.1},
+    "bias-variance": {"optimizer": "adam", "resamples": 5},
 }
 
 
@@ -44,12 +47,15 @@ def test_every_study_runs_and_reports_declared_metrics(study_id):
         assert not unknown, f"{study_id} reports undeclared metrics {unknown}"
         for name in ("train_loss", "test_loss", "epochs_run", "stopped_early", "duration_s", "train_examples"):
             assert name in r.metrics
-        assert r.metrics["epochs_run"] == 2 and math.isfinite(r.metrics["test_loss"])
+        # a learning curve gives its smaller sets more epochs (the same examples seen): each run's own config says how many
+        assert r.metrics["epochs_run"] == r.config["epochs"] and math.isfinite(r.metrics["test_loss"])
+        assert r.config["epochs"] == 2 or study_id == "learning-curve"
         assert set(r.config) == {p.name for p in study.params}  # every parameter, seed included
         assert list(r.history.columns) == ["epoch", "split", "loss", "acc"] and len(r.history) >= 4
         for name, frame in r.frames.items():
             assert len(frame) > 0, f"{study_id}: frame {name} is empty"
-        if study.id in ("classification", "dropout", "early-stopping", "augmentation", "learning-curve"):
+        if study.id in ("classification", "dropout", "early-stopping", "augmentation", "learning-curve", "double-descent",
+                        "memorisation"):
             assert 0 <= r.metrics["test_acc"] <= 1
 
 
@@ -129,6 +135,11 @@ def test_learning_curve_expands_into_training_sizes():
     n = [r.metrics["train_examples"] for r in results]
     assert n == sorted(n) and n[0] < n[-1] / 4
     assert all(r.config["n_sizes"] == 1 for r in results)  # each point can be re-run alone
+    # the same examples seen at every size: epochs × training-set fraction is constant (2 epochs of 40%)
+    assert [r.config["epochs"] for r in results] == [round(2 * 0.4 / f) for f in training_sizes(0.4, 3)]
+    assert [r.metrics["epochs_run"] for r in results] == [r.config["epochs"] for r in results]
+    again = run_study(get_study("learning-curve"), results[0].config)[0]  # a point re-run alone is the same run
+    assert again.config == results[0].config and again.metrics["train_loss"] == pytest.approx(results[0].metrics["train_loss"], rel=1e-4)
 
 
 def test_capacity_budget_sets_the_width():

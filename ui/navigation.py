@@ -39,4 +39,10 @@ PAGES = [
     PageInfo("pages/runs.py", "Runs", ":material/table_view:", "runs",
              "Every stored run: filter, sort, compare curves overlaid or side by side, group over folds and seeds, "
              "re-run, export and import result tables."),
+    PageInfo("pages/frontier.py", "Beyond the textbook", ":material/explore:", "frontier",
+             "Double descent with random features, networks memorising random labels, the test error split into "
+             "bias², variance and noise, and label noise with and without early stopping."),
+    PageInfo("pages/reproductions.py", "Reproductions", ":material/fact_check:", "reproductions",
+             "Canonical published results (d2l, scikit-learn, Srivastava, Zhang, Belkin, Prechelt) beside the lab's "
+             "own figure on the same setup, and whether each holds; re-run any row."),
 ]

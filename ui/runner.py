@@ -20,12 +20,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+import pandas as pd
 import streamlit as st
 
 from core.data import DataUnavailable
-from core.pipeline import expand, train
+from core.pipeline import expand, plan, train
 from core.store import Store, StoreError, to_json
 from core.studies import RunResult, check_run, config_dict, get_study, run_study
+from core.i18n import _
+from ui.live import LiveCharts, tag
 
 CACHE_SIZE = 256
 
@@ -111,7 +114,7 @@ def validate(study_id: str, values: Mapping[str, Any], folds: int | None = None,
         cfg = study.config(values)
         check_run(cfg, folds, fold)
     except ValueError as exc:
-        st.error(f"Cannot run {study.title.lower()}: {exc}", icon=":material/warning:")
+        st.error(_("Cannot run {what}: {why}").format(what=study.title.lower(), why=exc), icon=":material/warning:")
         return None
     return cfg
 
@@ -134,13 +137,13 @@ def _store_once(entries: Sequence[_Entry]) -> None:
             for e in new:
                 e.stored_in.add(path)
     except ValueError as exc:  # StoreError, or a run outside the store's schema
-        st.warning(f"Trained, but not stored: {exc}", icon=":material/database:")
+        st.warning(_("Trained, but not stored: {why}").format(why=exc), icon=":material/database:")
 def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: int | None, fold: int | None,
-          store: bool) -> list[list[RunResult]] | None:
+          store: bool, live: LiveCharts | None = None) -> list[list[RunResult]] | None:
     """The runs of each (values, label): from the cache, or trained together in one core call; None after a message."""
     study = get_study(study_id)
     cfgs = []
-    for values, _ in items:
+    for values, _label in items:
         cfg = validate(study_id, values, folds, fold)
         if cfg is None:
             return None
@@ -152,15 +155,15 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
         for key in dict.fromkeys(keys):
             pending = cache.in_training(key)
             if pending is not None:  # a prefetch is training exactly this: wait for it rather than train it twice
-                with st.spinner(f"Finishing {items[keys.index(key)][1] or study.title.lower()}…"):
+                with st.spinner(_("Finishing {what}…").format(what=items[keys.index(key)][1] or study.title.lower())):
                     pending.wait(timeout=120)
             entry = cache.get(key)
             if entry is not None:
                 entries[key] = entry
-    todo = {key: (cfg, label) for key, cfg, (_, label) in zip(keys, cfgs, items) if key not in entries}
+    todo = {key: (cfg, label) for key, cfg, (_values, label) in zip(keys, cfgs, items) if key not in entries}
     if todo:
-        label = next(iter(todo.values()))[1] if len(todo) == 1 else f"{len(todo)} settings"
-        text = f"Training {label or study.title.lower()}…"
+        label = next(iter(todo.values()))[1] if len(todo) == 1 else _("{n} settings").format(n=len(todo))
+        text = _("Training {what}…").format(what=label or study.title.lower())
         bar = st.progress(0.0, text=text)
         last = [0.0]
 
@@ -172,13 +175,23 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
                 bar.progress(min(max(fraction, 0.0), 1.0), text=f"{text} {detail}")
 
         try:
-            per_config = [expand(study, [cfg], folds, fold) for cfg, _ in todo.values()]
-            results = train(study, [p for pts in per_config for p in pts], progress=progress)
+            per_config = [expand(study, [cfg], folds, fold) for cfg, _label in todo.values()]
+            points = [p for pts in per_config for p in pts]
+            bases: dict = {}
+            groups = plan(study, points, bases=bases)
+            callbacks = []
+            if live is not None:  # the runs' curves grow on the page as they train, beside the cached ones
+                labels = [label for (_cfg, label), pts in zip(todo.values(), per_config) for _point in pts]
+                cached = [tag(r.history, items[keys.index(key)][1], r.config.get("fold"))
+                          for key in dict.fromkeys(keys) if key in entries for r in entries[key].results]
+                callbacks.append(live.callback(labels, [p.fold for p in points], [g.points for g in groups],
+                                               pd.concat(cached, ignore_index=True) if cached else None))
+            results = train(study, points, progress=progress, callbacks=callbacks, bases=bases, groups=groups)
         except DataUnavailable as exc:
             st.error(str(exc), icon=":material/inventory_2:")
             return None
         except ValueError as exc:  # a rule only the data can check, e.g. too few examples for the folds
-            st.error(f"Cannot run {study.title.lower()}: {exc}", icon=":material/warning:")
+            st.error(_("Cannot run {what}: {why}").format(what=study.title.lower(), why=exc), icon=":material/warning:")
             return None
         finally:
             bar.empty()
@@ -193,17 +206,24 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
 
 
 def run(study_id: str, values: Mapping[str, Any], *, folds: int | None = None, fold: int | None = None,
-        label: str | None = None, store: bool = True) -> list[RunResult] | None:
-    """Train (or fetch from cache) the runs of a study config; None after showing an error message."""
-    runs = _runs(study_id, [(values, label or "")], folds, fold, store)
+        label: str | None = None, store: bool = True, live: LiveCharts | None = None) -> list[RunResult] | None:
+    """Train (or fetch from cache) the runs of a study config; None after showing an error message.
+
+    With `live`, its charts grow epoch by epoch while the runs train (see `ui.live`); the page draws the
+    finished ones with `live.show(...)`.
+    """
+    runs = _runs(study_id, [(values, label or "")], folds, fold, store, live)
     return runs[0] if runs is not None else None
 
 
-def run_each(study_id: str, configs: Sequence[tuple[Mapping[str, Any], str]], *, store: bool = True) -> list[RunResult] | None:
+def run_each(study_id: str, configs: Sequence[tuple[Mapping[str, Any], str]], *, folds: int | None = None,
+             store: bool = True, live: LiveCharts | None = None) -> list[RunResult] | None:
     """One run per (values, label), e.g. a degree or a strength each, trained together where they share a model
-    shape; None (after the message) if any cannot run."""
-    runs = _runs(study_id, configs, None, None, store)
-    return [r[0] for r in runs] if runs is not None else None
+    shape; None (after the message) if any cannot run. With `folds`, each config's K runs follow one another."""
+    runs = _runs(study_id, configs, folds, None, store, live)
+    if runs is None:
+        return None
+    return [r[0] for r in runs] if not folds else [r for per_config in runs for r in per_config]
 
 
 def prefetch(study_id: str, values_list: Sequence[Mapping[str, Any]], *, folds: int | None = None) -> None:
@@ -241,10 +261,12 @@ def prefetch(study_id: str, values_list: Sequence[Mapping[str, Any]], *, folds: 
     threading.Thread(target=work, name=f"prefetch-{study_id}", daemon=True).start()
 
 
-def warn_if_diverged(results: list[RunResult] | None, what: str = "this run") -> bool:
+def warn_if_diverged(results: list[RunResult] | None, what: str | None = None) -> bool:
     """Show a message when a run diverged; True if any did."""
     if results and any(r.status == "diverged" for r in results):
-        st.warning(f"{what.capitalize()} diverged: the loss became NaN or infinite, so training stopped. "
-                   "Lower the learning rate (or the penalty strength) and try again.", icon=":material/trending_up:")
+        what = what or _("this run")
+        st.warning(_("{what} diverged: the loss became NaN or infinite, so training stopped. Lower the learning rate "
+                     "(or the penalty strength) and try again.").format(what=what[:1].upper() + what[1:]),
+                   icon=":material/trending_up:")
         return True
     return False

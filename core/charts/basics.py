@@ -5,81 +5,100 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ..i18n import _
+from .curves import DASHES, fit_width, log_axis
+
 ACTIVATION_ORDER = ["sigmoid", "tanh", "relu", "leaky_relu"]
 ACTIVATION_COLORS = ["#d62728", "#ff7f0e", "#1f77b4", "#2ca02c"]
+# LeakyReLU lies on ReLU for x > 0 (and its gradients track ReLU's): dashed, over a solid ReLU, both stay visible
+ACTIVATION_DASHES = [[1, 0], [1, 0], [1, 0], [6, 4]]
 
 
-def activation_color(title: str = "activation", legend: bool = True) -> alt.Color:
-    """Each activation in the same colour on every chart of the page."""
-    return alt.Color("activation:N", title=title, sort=ACTIVATION_ORDER,
-                     scale=alt.Scale(domain=ACTIVATION_ORDER, range=ACTIVATION_COLORS), **({} if legend else {"legend": None}))
+def activation_dash() -> alt.StrokeDash:
+    """The same dash per activation on every chart of the page (its legend merges with `activation_color`'s)."""
+    return alt.StrokeDash("activation:N", title=_("activation"), sort=ACTIVATION_ORDER,
+                          scale=alt.Scale(domain=ACTIVATION_ORDER, range=ACTIVATION_DASHES))
+
+
+def activation_color(title: str | None = None, legend: bool = True) -> alt.Color:
+    """Each activation in the same colour on every chart of the page (a legend of line symbols, dashes included)."""
+    shown = alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, labelLimit=0) if legend else None
+    return alt.Color("activation:N", title=title or _("activation"), sort=ACTIVATION_ORDER,
+                     scale=alt.Scale(domain=ACTIVATION_ORDER, range=ACTIVATION_COLORS), legend=shown)
 
 
 def activation_curves(table: pd.DataFrame, y: str = "value", *, title: str | None = None, height: int = 260) -> alt.Chart:
     """f(x) (y='value') or f'(x) (y='derivative') against x, a line per activation."""
-    y_title = {"value": "f(x)", "derivative": "f′(x) (autograd)"}.get(y, y)
-    return alt.Chart(table).mark_line(strokeWidth=2).encode(
+    y_title = {"value": "f(x)", "derivative": _("f′(x) (autograd)")}.get(y, y)
+    return fit_width(alt.Chart(table).mark_line(strokeWidth=2.2).encode(
         x=alt.X("x:Q", title="x"),
         y=alt.Y(f"{y}:Q", title=y_title),
         color=activation_color(),
+        strokeDash=activation_dash(),
         tooltip=["activation:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip(f"{y}:Q", format=".4f")],
-    ).properties(title=title or ("Activation functions" if y == "value" else "Their derivatives"), height=height)
+    ).properties(title=title or (_("Activation functions") if y == "value" else _("Their derivatives")), height=height))
 
 
 def softmax_bars(table: pd.DataFrame, *, title: str | None = None, height: int = 240) -> alt.Chart:
     """Probability of each class at one temperature, the logit in the tooltip."""
     t = float(table["temperature"].iloc[0]) if len(table) else 1.0
     return alt.Chart(table).mark_bar().encode(
-        x=alt.X("class:N", title="class", sort=None),
-        y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("class:N", title="class", sort=None, legend=None),
+        x=alt.X("class:N", title=_("class"), sort=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("probability:Q", title=_("probability"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("class:N", title=_("class"), sort=None, legend=None),
         tooltip=["class:N", alt.Tooltip("logit:Q", format=".3g"), alt.Tooltip("probability:Q", format=".4f")],
-    ).properties(title=title or f"softmax(z / T) at T = {t:g}", height=height)
+    ).properties(title=title or _("softmax(z / T) at T = {t}").format(t=f"{t:g}"), height=height)
 
 
-def softmax_sweep_chart(sweep: pd.DataFrame, temperature: float | None = None, *, title: str = "Probabilities against temperature",
+def softmax_sweep_chart(sweep: pd.DataFrame, temperature: float | None = None, *, title: str | None = None,
                         height: int = 240) -> alt.Chart:
-    """Each class's probability against T (log scale), a rule at the chosen T."""
+    """Each class's probability against T (log scale), a rule at the chosen T; dashes tell apart the lines that
+    meet at a high T."""
+    classes = list(dict.fromkeys(sweep["class"]))
     chart = alt.Chart(sweep).mark_line(strokeWidth=2).encode(
-        x=alt.X("temperature:Q", title="temperature T (log scale)", scale=alt.Scale(type="log")),
-        y=alt.Y("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("class:N", title="class", sort=None),
+        x=alt.X("temperature:Q", title=_("temperature T (log scale)"), scale=alt.Scale(type="log")),
+        y=alt.Y("probability:Q", title=_("probability"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("class:N", title=_("class"), sort=classes, legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5)),
+        strokeDash=alt.StrokeDash("class:N", title=_("class"), sort=classes, scale=alt.Scale(
+            domain=classes, range=[DASHES[i % len(DASHES)] for i in range(len(classes))])),
         tooltip=["class:N", alt.Tooltip("temperature:Q", format=".3g"), alt.Tooltip("probability:Q", format=".4f")],
     )
     if temperature is not None:
-        rule = alt.Chart(pd.DataFrame({"temperature": [temperature], "what": ["chosen T"]})).mark_rule(
+        rule = alt.Chart(pd.DataFrame({"temperature": [temperature], "what": [_("chosen T")]})).mark_rule(
             strokeDash=[4, 4], color="black").encode(x="temperature:Q", tooltip=["what:N", "temperature:Q"])
         chart = chart + rule
-    return chart.properties(title=title, height=height)
+    return fit_width(chart.properties(title=title or _("Probabilities against temperature"), height=height))
 
 
 def gradient_by_depth(summary: pd.DataFrame, *, mark_depth: int | None = None, title: str | None = None,
                       height: int = 300) -> alt.Chart:
     """First-layer gradient norm against depth (log scale): mean over seeds as a line, min–max as a band."""
     ys = alt.Scale(type="log")
-    base = alt.Chart(summary).encode(x=alt.X("depth:Q", title="hidden layers (depth)", axis=alt.Axis(tickMinStep=1)),
+    base = alt.Chart(summary).encode(x=alt.X("depth:Q", title=_("hidden layers (depth)"), axis=alt.Axis(tickMinStep=1, format="d")),
                                      color=activation_color())
     band = base.mark_area(opacity=0.15).encode(y=alt.Y("grad_min:Q", scale=ys), y2="grad_max:Q", color=activation_color(legend=False))
     line = base.mark_line(point=True).encode(
-        y=alt.Y("grad_norm:Q", title="‖∂L/∂W₁‖ of the first layer (log scale)", scale=ys),
-        tooltip=["activation:N", "depth:Q", alt.Tooltip("grad_norm:Q", format=".3e", title="mean over seeds"),
-                 alt.Tooltip("grad_min:Q", format=".3e", title="min"), alt.Tooltip("grad_max:Q", format=".3e", title="max")],
+        y=alt.Y("grad_norm:Q", title=_("‖∂L/∂W₁‖ (log scale)"), scale=ys, axis=log_axis(summary["grad_norm"])),
+        strokeDash=activation_dash(),
+        tooltip=["activation:N", "depth:Q", alt.Tooltip("grad_norm:Q", format=".3e", title=_("mean over seeds")),
+                 alt.Tooltip("grad_min:Q", format=".3e", title=_("min")), alt.Tooltip("grad_max:Q", format=".3e", title=_("max"))],
     )
     chart = band + line
     if mark_depth is not None:
         chart = chart + alt.Chart(pd.DataFrame({"depth": [mark_depth]})).mark_rule(strokeDash=[4, 4], color="black").encode(x="depth:Q")
-    return chart.properties(title=title or "Gradient reaching the first layer, by depth", height=height)
+    return fit_width(chart.properties(title=title or _("Gradient reaching the first layer, by depth"), height=height))
 
 
 def gradient_by_layer(norms: pd.DataFrame, depth: int, *, title: str | None = None, height: int = 300) -> alt.Chart:
     """In the network of `depth` hidden layers: each layer's weight-gradient norm (mean over seeds), output layer last."""
     data = norms[norms["depth"] == depth].groupby(["activation", "layer"], sort=False)["grad_norm"].mean().reset_index()
-    return alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("layer:Q", title="layer (1 = first, last = output)", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("grad_norm:Q", title="‖∂L/∂W‖ (log scale)", scale=alt.Scale(type="log")),
+    return fit_width(alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("layer:Q", title=_("layer (1 = first, last = output)"), axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("grad_norm:Q", title=_("‖∂L/∂W‖ (log scale)"), scale=alt.Scale(type="log"), axis=log_axis(data["grad_norm"])),
         color=activation_color(),
+        strokeDash=activation_dash(),
         tooltip=["activation:N", "layer:Q", alt.Tooltip("grad_norm:Q", format=".3e")],
-    ).properties(title=title or f"Every layer's gradient at depth {depth}", height=height)
+    ).properties(title=title or _("Every layer's gradient at depth {depth}").format(depth=depth), height=height))
 
 
 def decision_boundary(boundary: pd.DataFrame, points: pd.DataFrame | None = None, *, title: str = "Decision boundary",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import altair as alt
 import pandas as pd
@@ -42,6 +42,24 @@ def split_dash(present=None) -> alt.StrokeDash:
     return alt.StrokeDash("split:N", sort=SPLIT_ORDER, scale=split_dash_scale(present), legend=None)
 
 
+# axis labels for values spanning many decades: plain numbers from 0.001 to 10,000, powers of ten beyond
+# (not "10,000,000,000")
+LOG_LABELS = "abs(datum.value) >= 1e4 || (abs(datum.value) < 1e-3 && datum.value != 0) ? format(datum.value, '.0e') : format(datum.value, '~g')"
+_POWER_OF_TEN = "abs(log(abs(datum.value)) / LN10 - round(log(abs(datum.value)) / LN10)) < 1e-6"
+
+
+def log_axis(values) -> alt.Axis:
+    """A log-scale axis for these values: across two decades or more, a label at each power of ten only (Vega puts
+    ticks at 2×, 3×, … too and would label whichever survive the overlap check); over a narrower range, Vega's own."""
+    v = pd.Series(values, dtype=float)
+    v = v[v > 0]
+    if len(v) and v.max() / v.min() >= 100:
+        return alt.Axis(labelExpr=f"{_POWER_OF_TEN} ? ({LOG_LABELS}) : ''")
+    return alt.Axis()
+
+# a dash pattern per series, cycled, so lines lying on top of each other can still be told apart
+DASHES = [[1, 0], [8, 4], [2, 2], [8, 3, 2, 3]]
+
 CATEGORY = "tableau10"  # distinct hues for runs and groups (the default theme's first colours are two blues)
 MAX_WIDTH = 880  # the main column's width at a 1400-pixel window: fixed-width charts (facets) stay within it
 
@@ -51,8 +69,8 @@ def metric_colors(metrics: Sequence[str]) -> list[str]:
     others = iter(["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"])
     out = []
     for m in metrics:
-        split = m.split("_", 1)[0]
-        out.append(SPLIT_COLORS[SPLIT_ORDER.index(split)] if split in SPLIT_ORDER else next(others))
+        split = next((part for part in m.split("_") if part in SPLIT_ORDER), None)  # closed_form_test_loss is a test metric
+        out.append(SPLIT_COLORS[SPLIT_ORDER.index(split)] if split else next(others))
     return out
 
 
@@ -65,19 +83,24 @@ def training_curves(
     log_y: bool = False,
     mark_epoch: int | None = None,
     mark_label: str | None = None,
+    mark_y: float | None = None,
+    mark_y_label: str = "",
     height: int = 260,
 ) -> alt.Chart:
     """Loss (or acc) against epoch, a line per split (colour and dash); with `run`, one dash style per value of that
-    column instead. `mark_epoch` draws a dashed rule there, labelled with `mark_label`."""
+    column instead. `mark_epoch` draws a dashed rule there, labelled with `mark_label` (default: best epoch);
+    `mark_y` a horizontal one (e.g. the lowest loss the model can reach), named `mark_y_label` in its tooltip."""
     data = history.dropna(subset=[y])
     scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     present = data["split"].unique()
     enc = dict(
         x=alt.X("epoch:Q", title=_("epoch")),
-        y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
+        y=alt.Y(f"{y}:Q", title=label(y), scale=scale, axis=log_axis(data[y]) if log_y else alt.Axis()),
         color=split_color(title=_("split"), present=present),
         strokeDash=split_dash(present),
-        tooltip=["epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")] + ([run] if run else []),
+        # tooltips as objects: a list holding plain strings costs Altair ~10× more to build (live charts redraw often)
+        tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip(f"{y}:Q", format=".4g")]
+        + ([alt.Tooltip(f"{run}:N")] if run else []),
     )
     if run:
         enc["strokeDash"] = alt.StrokeDash(f"{run}:N", title=label(run), legend=alt.Legend(labelLimit=0))
@@ -85,9 +108,13 @@ def training_curves(
     chart = alt.Chart(data).mark_line().encode(**enc)
     if mark_epoch is not None:
         mark = alt.Chart(pd.DataFrame({"epoch": [mark_epoch], "what": [mark_label or _("best epoch")]}))
-        rule = mark.mark_rule(strokeDash=[4, 4], color="black").encode(x="epoch:Q", tooltip=["what", "epoch"])
+        rule = mark.mark_rule(strokeDash=[4, 4], color="black").encode(x="epoch:Q", tooltip=[alt.Tooltip("what:N"), alt.Tooltip("epoch:Q")])
         text = mark.mark_text(align="left", baseline="top", dx=4, dy=4, fontSize=11).encode(x="epoch:Q", y=alt.value(0), text="what:N")
         chart = chart + rule + text
+    if mark_y is not None:
+        level = alt.Chart(pd.DataFrame({y: [mark_y], "what": [mark_y_label]})).mark_rule(strokeDash=[2, 3], color="#d62728").encode(
+            y=f"{y}:Q", tooltip=[alt.Tooltip("what:N"), alt.Tooltip(f"{y}:Q", format=".4g")])
+        chart = chart + level
     return chart.properties(title=title or _("{y} by epoch").format(y=label(y)), height=height)
 
 
@@ -105,6 +132,10 @@ def metric_vs(
     series: str | None = None,
     integer_x: bool | None = None,
     y_floor: float | None = None,
+    names: Mapping[str, str] | None = None,
+    dashed: Sequence[str] = (),
+    legend_below: bool = False,
+    tight_x: bool = False,
 ) -> alt.Chart:
     """Metrics against a parameter; several rows per x (folds, seeds) become mean lines with ± std bands.
 
@@ -114,6 +145,9 @@ def metric_vs(
     cannot be drawn and are left out, and a band's lower edge stops at the group's lowest value. Integer x values (a
     degree, a width) get integer ticks: `integer_x` None decides from the data. `y_floor` starts the y axis there,
     cutting lines that fall below it at the chart's edge (so a train loss of 1e-10 does not flatten the curve above).
+    `names` shows metrics under other names in the legend, `dashed` draws those metrics dashed (e.g. a second method
+    beside the first), `legend_below` puts the legend under the plot (for a narrow column), `tight_x` ends a linear x
+    axis at the data (a log axis always does).
     """
     metrics = list(metrics)
     keys = [x] + ([series] if series else [])
@@ -129,25 +163,30 @@ def metric_vs(
     stats["upper"] = stats["mean"] + stats["std"]
     if series:
         stats[series] = stats[series].map(value_text)
+    shown = {m: (names or {}).get(m, label(m)) for m in metrics}  # "test loss", not the column id "test_loss"
+    stats["metric"] = stats["metric"].map(shown)
+    order = [shown[m] for m in metrics]
+    dashes = [[6, 4] if m in dashed else d for m, d in zip(metrics, _dashes(metrics))]
     floor = {} if y_floor is None else {"domainMin": y_floor}
     ys = alt.Scale(type="log", **floor) if log_y else alt.Scale(zero=False, **floor)
+    y_axis = log_axis(stats["mean"]) if log_y else alt.Axis()
     y_name = y_title or _y_title(metrics)
     # one legend for colour and dash, drawn as line samples: a dash pattern round a circle looks like a star
-    lines = alt.Legend(symbolType="stroke", labelLimit=0)
-    dash = alt.StrokeDash("metric:N", title=_("metric"), sort=metrics, scale=alt.Scale(domain=metrics, range=_dashes(metrics)),
-                          legend=lines)
+    below = dict(orient="bottom", direction="vertical") if legend_below else {}
+    lines = alt.Legend(symbolType="stroke", labelLimit=0, **below)
+    dash = alt.StrokeDash("metric:N", title=_("metric"), sort=order, scale=alt.Scale(domain=order, range=dashes), legend=lines)
     if series:
-        color = alt.Color(f"{series}:N", title=label(series), scale=alt.Scale(scheme=CATEGORY), legend=alt.Legend(labelLimit=0))
+        color = alt.Color(f"{series}:N", title=label(series), scale=alt.Scale(scheme=CATEGORY), legend=alt.Legend(labelLimit=0, **below))
     else:
-        color = alt.Color("metric:N", title=_("metric"), sort=metrics, scale=alt.Scale(domain=metrics, range=metric_colors(metrics)),
+        color = alt.Color("metric:N", title=_("metric"), sort=order, scale=alt.Scale(domain=order, range=metric_colors(metrics)),
                           legend=lines)
     # a log x axis spans the values swept, not the decades around them ("nice" would pad 0.05..0.5 out to 0.01..1)
-    xs = alt.Scale(type="log", nice=False, padding=12) if log_x else alt.Scale(zero=False)
+    xs = alt.Scale(type="log", nice=False, padding=12) if log_x else alt.Scale(zero=False, **({"nice": False} if tight_x else {}))
     base = alt.Chart(stats).encode(x=alt.X(f"{x}:Q", title=label(x), scale=xs, axis=_x_axis(stats[x], log_x, integer_x)),
                                    color=color)
     detail = [alt.Detail("metric:N")] + ([alt.Detail(f"{series}:N")] if series else [])
-    y = alt.Y("mean:Q", title=y_name, scale=ys)
-    tooltip = [alt.Tooltip(f"{x}:Q", format=".4g"), *([f"{series}:N"] if series else []), "metric:N",
+    y = alt.Y("mean:Q", title=y_name, scale=ys, axis=y_axis)
+    tooltip = [alt.Tooltip(f"{x}:Q", format=".4g"), *([alt.Tooltip(f"{series}:N")] if series else []), alt.Tooltip("metric:N"),
                alt.Tooltip("mean:Q", format=".4g", title=_("mean")), alt.Tooltip("std:Q", format=".3g", title=_("std")),
                alt.Tooltip("count:Q", title=_("runs"))]
     line = base.mark_line(clip=True).encode(y=y, strokeDash=dash, detail=detail, tooltip=tooltip)
@@ -161,13 +200,15 @@ def metric_vs(
         means = frame.groupby(x)[best].mean().dropna()
         if len(means):
             at = means.idxmin()
-            text = _("lowest {metric}: {x} = {value}").format(metric=label(best), x=label(x), value=value_text(at))
+            text = _("lowest {metric}: {x} = {value}").format(metric=(names or {}).get(best, label(best)), x=label(x),
+                                                               value=value_text(at))
             marker = alt.Chart(pd.DataFrame({x: [at], "best": [text]}))
             rule = marker.mark_rule(strokeDash=[2, 2], color="black").encode(x=f"{x}:Q", tooltip=[alt.Tooltip("best:N", title=_("best"))])
             note = marker.mark_text(align="left", baseline="top", dx=4, dy=2, fontSize=11).encode(x=f"{x}:Q", y=alt.value(0), text="best:N")
             chart = chart + rule + note
     default_title = _("{metrics} against {x}").format(metrics=", ".join(label(m) for m in metrics), x=label(x))
-    return chart.properties(title=title or default_title, height=height)
+    chart = chart.properties(title=title or default_title, height=height)
+    return fit_width(chart) if legend_below else chart
 
 
 def _y_title(metrics: Sequence[str]) -> str:
@@ -216,7 +257,7 @@ def side_by_side_curves(history: pd.DataFrame, by: str, y: str = "loss", *, orde
         y=alt.Y(f"{y}:Q", title=label(y), scale=scale),
         color=split_color(title=_("split"), present=present, legend=alt.Legend(orient="bottom")),
         strokeDash=split_dash(present),
-        tooltip=[f"{by}:N", "epoch", "split", alt.Tooltip(f"{y}:Q", format=".4g")],
+        tooltip=[alt.Tooltip(f"{by}:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip(f"{y}:Q", format=".4g")],
     ).properties(width=width, height=height)
     sort = list(order) if order else "ascending"
     # full panel titles: a label cut to the panel's width ("L1 penalty (subgr…") hides what the panel is

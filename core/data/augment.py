@@ -53,6 +53,22 @@ class Augment:
         return out.clamp(0.0, 1.0)
 
 
+# What augmenting means per image size. On 8×8 digits a shift of a fraction of a pixel only blurs the strokes
+# and pixel noise changes nothing measurable; small rotations are what helps there (measured on 2% of digits:
+# test accuracy +0.4 to +5.8 points over 8 seeds, while the 28×28 recipe below lowered it).
+AUGMENTS = {
+    "digits": Augment(degrees=15.0, shift=0.0, noise=0.0),
+    "mnist": Augment(),
+}
+
+
+def augment_for(dataset: str) -> Augment:
+    """The augmentation used for a data set's images."""
+    if dataset not in AUGMENTS:
+        raise ValueError(f"augment: image augmentation applies to {' and '.join(AUGMENTS)}, not dataset={dataset}")
+    return AUGMENTS[dataset]
+
+
 def _check_convention() -> float:
     """Largest pixel difference to torchvision's affine on a test image (used by the tests)."""
     from torchvision.transforms.v2 import functional as TF

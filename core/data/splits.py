@@ -90,6 +90,31 @@ def add_label_noise(split: Split, fraction: float, n_classes: int, g: torch.Gene
     return Split(split.X, y)
 
 
+def random_labels(split: Split, fraction: float, n_classes: int, g: torch.Generator) -> Split:
+    """Replace `fraction` of the labels by classes drawn uniformly at random (unlike `add_label_noise`, the draw may
+    give back the original class, so about fraction·(K−1)/K of the labels end up wrong)."""
+    if fraction <= 0:
+        return split
+    n = len(split)
+    idx = torch.randperm(n, generator=g)[: round(n * fraction)]
+    y = split.y.clone()
+    y[idx] = torch.randint(0, n_classes, (len(idx),), generator=g)
+    return Split(split.X, y)
+
+
+def random_pixels(split: Split, g: torch.Generator) -> Split:
+    """Every input replaced by Gaussian noise with the split's own mean and standard deviation (labels kept)."""
+    X = split.X
+    return Split(torch.randn(X.shape, generator=g) * X.std() + X.mean(), split.y)
+
+
+def take(split: Split, n: int, seed: int, task: str, what: str = "n_train") -> Split:
+    """A subset of exactly n rows (stratified for classes where possible); ValueError naming `what` when n is too many."""
+    if n > len(split):
+        raise ValueError(f"{what}: {n} is more than the {len(split)} examples available; choose at most {len(split)}")
+    return split if n == len(split) else subsample(split, n / len(split), seed, task)
+
+
 def prepare(
     bundle: DataBundle,
     seed: int,

@@ -1,9 +1,11 @@
 """The module engine: one `nn.Module` trained with a torch optimizer (or the hand-written step).
 
 It trains anything a study can build: the from-scratch model with its manual step, batch norm, augmentation,
-accumulating gradients (clear_grad=False). Frozen parameters (requires_grad=False) are left out of the
+accumulating gradients (clear_grad=False). With batch norm, an epoch's last batch is left out when it holds one
+example (its batch statistics would be undefined), and batch_size=1 is refused by name. Frozen parameters (requires_grad=False) are left out of the
 optimizer, the penalties and the weight decay. In-memory data is batched by indexing tensors with a
-shuffled permutation (no per-sample Dataset calls).
+shuffled permutation (no per-sample Dataset calls). optimizer='lstsq' takes no steps: each epoch is the exact
+closed-form fit of the last layer (`core.solve`), with the L2 penalty as its ridge.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from torch import nn
 
 from ..data.bundle import DataBundle
 from ..models import Dropout, weight_tensors
-from ..training import TrainConfig, batches, evaluate, loss_fn, make_optimizer
+from ..solve import solve_
+from ..training import TrainConfig, batches, evaluate, loss_fn, make_optimizer, min_batch
 
 
 class ModuleEngine:
@@ -25,9 +28,10 @@ class ModuleEngine:
         self.module, self.data, self.cfg = model, data, cfg
         self.M, self.task = 1, data.task
         self.split_names = [tuple(data.splits())]
-        self.criterion = loss_fn(data.task)
+        self.criterion = loss_fn(data.task, cfg.criterion)
         self.optimizer = optimizer or make_optimizer(model, cfg)
         self.weights = weight_tensors(model, include_bias=cfg.decay_bias)
+        self.min_batch = min_batch(model, cfg.batch_size, len(data.train))  # batch norm: a last batch of one is left out
         self.order_g = torch.Generator().manual_seed(cfg.seed)
         self.noise_g = torch.Generator().manual_seed(cfg.seed + 1)
         dropout_g = torch.Generator().manual_seed(cfg.seed + 2)
@@ -39,12 +43,15 @@ class ModuleEngine:
         """One pass over the shuffled training set in mini-batches (nothing when the model is not active)."""
         if not bool(active[0]):
             return
+        if self.cfg.optimizer == "lstsq":  # the exact minimiser: the same whichever epoch it is
+            solve_(self.module, self.data.train.X, self.data.train.y, self.task, self.cfg.penalty.l2)
+            return
         model, opt, cfg, criterion = self.module, self.optimizer, self.cfg, self.criterion
         penalty, weights, augment = cfg.penalty, self.weights, cfg.augment
         add_penalty, proximal = penalty.active, penalty.proximal
         X, y = self.data.train.X, self.data.train.y
         model.train()
-        for idx in batches(len(X), cfg.batch_size, self.order_g if cfg.shuffle else None):
+        for idx in batches(len(X), cfg.batch_size, self.order_g if cfg.shuffle else None, self.min_batch):
             xb, yb = X[idx], y[idx]
             if augment is not None:
                 xb = augment(xb, self.noise_g)
@@ -62,7 +69,7 @@ class ModuleEngine:
         """{split}_loss and {split}_acc of every split, in eval mode, as tensors of one value."""
         out: dict[str, torch.Tensor] = {}
         for name, split in self.data.splits().items():
-            for key, value in evaluate(self.module, split, self.task).items():
+            for key, value in evaluate(self.module, split, self.task, self.cfg.criterion).items():
                 out[f"{name}_{key}"] = torch.tensor([value], dtype=torch.float64)
         return out
 

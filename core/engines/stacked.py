@@ -25,7 +25,9 @@ Each model is "the same run as training it alone" with the module engine:
 - its penalty and L1 proximal step are `core.penalties.penalty_term` / `soft_threshold_` with per-model
   coefficients; weight decay acts on the parameters `core.models.penalised` names (biases only with
   decay_bias, frozen parameters never), as the module engine's optimizer groups do;
-- a frozen parameter (requires_grad=False) is never updated: a per-element trainable mask keeps it as it was.
+- a frozen parameter (requires_grad=False) is never updated: a per-element trainable mask keeps it as it was,
+  and no gradient is computed for it (a frozen random first layer costs its forward pass only);
+- criterion='mse' on classes is the squared error to the one-hot targets, as `core.training.onehot_mse`.
 
 Models whose training sets differ in size (uneven folds, learning-curve sizes) are padded, not grouped: each
 model's epoch is laid out in rows [0, n_m) of a [M, n_batches·batch_size] index tensor, a row mask weights the
@@ -36,7 +38,8 @@ kernels sum in another order), typically ~1e-6 relative after a few hundred step
 A step computes only the models that take it, so models that stopped early or ran out of batches cost nothing
 more. What this engine cannot train faithfully it refuses by name (`stack_key`): batch norm, layers other than
 Linear/activations/Dropout, the from-scratch model and its manual step, augmentation, clear_grad=False,
-unshuffled batches; and one engine takes one shape, optimizer, momentum, batch size and frozen pattern.
+unshuffled batches (so the module engine's rule for batch norm, leaving out an epoch's last batch when it holds one
+example, never applies here); and one engine takes one shape, optimizer, momentum, batch size and frozen pattern.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ from ..training import EVAL_CHUNK, TrainConfig
 _ACTS = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.LeakyReLU: "leaky_relu"}
 # what each part of a stack key means, for the message when models of different keys are stacked together
 _KEY_PARTS = ("model shapes (layers, widths, activations or inputs)", "tasks (regression and classification)",
-              "optimizers", "batch sizes", "momentum", "frozen parameters")
+              "optimizers", "batch sizes", "momentum", "frozen parameters", "criteria (loss functions)")
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def _spec(model: nn.Module) -> tuple[_Spec | None, str]:
 
 
 def _train_config_reason(tc: TrainConfig) -> str:
+    if tc.optimizer == "lstsq":
+        return "optimizer 'lstsq' (the closed-form solve) fits one model at a time"
     if tc.optimizer not in ("sgd", "momentum", "adam", "adamw"):
         return f"optimizer {tc.optimizer!r} (the hand-written step) trains one by one"
     if tc.augment is not None:
@@ -148,7 +153,8 @@ def stack_key(model: nn.Module, data: DataBundle, tc: TrainConfig) -> tuple[tupl
     if not spec.flatten and data.train.X.ndim != 2:
         return None, "the model does not flatten its image input"
     frozen = tuple(not p.requires_grad for p in model.parameters())
-    return (spec.signature, data.task, tc.optimizer, tc.batch_size, tc.momentum, frozen), ""
+    criterion = tc.criterion or ("mse" if data.task == "regression" else "cross_entropy")
+    return (spec.signature, data.task, tc.optimizer, tc.batch_size, tc.momentum, frozen, criterion), ""
 
 
 class _Rows:
@@ -230,6 +236,7 @@ class StackedEngine:
         self.models, self.datas, self.spec = list(models), list(datas), spec
         self.M = M = len(models)
         self.task = datas[0].task
+        self.onehot = self.task == "classification" and keys[0][-1] == "mse"  # squared error to one-hot targets
         self.split_names = [tuple(d.splits()) for d in datas]
         # parameter layout: the module's parameters in order, each a segment of flat, a Linear weight [out, in]
         # stored transposed as [in, out] and a bias as [1, out], so that the per-model views are exactly the
@@ -248,6 +255,7 @@ class StackedEngine:
                                  for m in models])
         train_mask = torch.tensor(trainable).unsqueeze(0)
         self.trainable = None if bool(train_mask.all()) else train_mask  # frozen elements are never updated
+        self.frozen = [not p.requires_grad for p in models[0].parameters()]  # per segment: no gradient is computed
         # which elements weight decay and penalties act on: core.models.penalised, per model (decay_bias)
         decay_bias = torch.tensor([tc.decay_bias for tc in cfgs]).unsqueeze(1)
         pen_mask = torch.where(decay_bias, train_mask, torch.tensor(is_weight).unsqueeze(0))  # [M, P]
@@ -324,6 +332,8 @@ class StackedEngine:
 
     def summed_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The per-example losses of `row_losses`, summed over every row of every model."""
+        if self.onehot:
+            return self.row_losses(out, y).sum()
         if self.task == "classification" and out.shape[-1] != 2:
             return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1), reduction="sum")
         if self.task == "classification":
@@ -336,6 +346,8 @@ class StackedEngine:
         With two classes the cross-entropy −log softmax(out)[y] is softplus of the other logit minus the true
         one: the same number, as elementwise work instead of a row-wise softmax over two columns (4× faster here).
         """
+        if self.onehot:
+            return (out - F.one_hot(y, out.shape[-1]).to(out.dtype)).pow(2).mean(-1)
         if self.task == "classification" and out.shape[-1] == 2:
             return F.softplus((out[..., 1] - out[..., 0]) * (1 - 2 * y))
         if self.task == "classification":
@@ -431,7 +443,7 @@ class StackedEngine:
         xb, yb = self.train.X[gidx], self.train.y[gidx]
         # one leaf per parameter segment: a gradient through slices of one flat leaf would fill and add a
         # whole [M, P] tensor per segment
-        leaves = [pick(p).detach().requires_grad_(True) for p in self.params()]
+        leaves = [pick(p).detach().requires_grad_(not frozen) for p, frozen in zip(self.params(), self.frozen)]
         out = self.forward(leaves, xb, {pos: pick(k)[:, rows] for pos, k in keeps.items()} if keeps else None, sel)
         if weights is None:  # Σ over models of each one's mean loss over its b rows = the sum over all rows / b
             total = self.summed_loss(out, yb) / out.shape[1]
@@ -441,7 +453,8 @@ class StackedEngine:
         if self.penalised:
             coefs = [None if c is None else pick(c) for c in (self.l1, self.l2, self.lp)]
             total = total + penalty_term(torch.cat([w.reshape(n, -1) for w in leaves], 1), *coefs, pick(self.p_exp))
-        grad = torch.cat([g.reshape(n, -1) for g in torch.autograd.grad(total, leaves)], 1)
+        grads = iter(torch.autograd.grad(total, [w for w in leaves if w.requires_grad]))
+        grad = torch.cat([(torch.zeros_like(w) if not w.requires_grad else next(grads)).reshape(n, -1) for w in leaves], 1)
         with torch.no_grad():
             self._step(grad, sel)
 

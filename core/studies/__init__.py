@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from . import (
     augmentation,
+    bias_variance,
     capacity,
     classification,
+    double_descent,
     dropout,
     early_stopping,
     learning_curve,
     linear_regression,
+    memorisation,
     multivariate_regression,
     polynomial,
     weight_decay,
@@ -37,6 +40,9 @@ STUDIES: dict[str, Study] = {
         augmentation,
         capacity,
         learning_curve,
+        double_descent,
+        memorisation,
+        bias_variance,
     )
 }
 

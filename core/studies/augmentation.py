@@ -1,4 +1,5 @@
-"""Data augmentation: random rotations, shifts and pixel noise on training images only."""
+"""Data augmentation: random transforms of the training images only (rotations on 8×8 digits; rotations, shifts
+and pixel noise on 28×28 MNIST)."""
 
 from .base import DefaultSweep
 from .common import classification_study
@@ -6,9 +7,10 @@ from .common import classification_study
 STUDY = classification_study(
     "augmentation",
     "Data augmentation",
-    "On a small training set (10% of digits), random rotations, shifts and pixel noise act as more data.",
+    "On a very small training set (2% of digits, 27 images), random rotations of up to ±15° act as more data and "
+    "raise test accuracy; on MNIST, rotations, shifts and pixel noise.",
     augment=True,
-    train_size=0.1,
+    train_size=0.02,
     hidden=128,
     epochs=60,
     sweep=DefaultSweep(

@@ -93,12 +93,17 @@ class Study:
     expand: Callable[[Config], list[Config]] | None = None  # one config → several runs (e.g. training sizes)
     headline: tuple[str, ...] = ()  # metrics a summary shows by default; empty: core.metrics.HEADLINE for the task
     sweep: DefaultSweep | None = None  # the Sweeps page's and `python -m core sweep STUDY`'s default
+    # parameters added after runs of this study were first stored, whose default is what those runs did: a stored or
+    # imported run without them is read with the default (e.g. polynomial's function=cubic, x_range=normal)
+    backfill: tuple[str, ...] = ()
     config_class: type = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names) or "seed" not in names:
             raise ValueError(f"study {self.id}: parameter names must be unique and include seed")
+        if not set(self.backfill) <= set(names):
+            raise ValueError(f"study {self.id}: backfill names unknown parameter(s) {', '.join(set(self.backfill) - set(names))}")
         unknown = [m for m in self.headline if metric_info(m) is None]
         if unknown:
             raise ValueError(f"study {self.id}: headline names unknown metric(s) {', '.join(unknown)}")
@@ -187,19 +192,25 @@ def run_study(
     engine: str = "auto",
     report: str = "full",
 ) -> list[RunResult]:
-    """Run a study (each fold and expansion is one run); store finished runs when a store is given.
+    """Run a study (each fold and expansion is one run); with a store, store its runs — all of them or none.
 
     With `folds`, every fold is a run, or only fold `fold` when given (to re-run one stored run). Runs of one
     model shape (the folds, a learning curve's sizes) train as one stacked computation with engine='auto';
     engine='module' trains them one by one. `progress(fraction, text)` is called after every epoch;
-    `should_stop()` cancels: the runs in flight end with status 'cancelled' (not stored) and no further run
-    starts. report='metrics' skips the report's frames (for callers that only store numbers).
+    `should_stop()` cancels: the runs in flight end with status 'cancelled' and no further run starts.
+    The runs are stored in one transaction once every one has finished (ok or diverged): a cancel or a
+    failure in any fold stores nothing. report='metrics' skips the report's frames (for callers that only
+    store numbers).
     """
     from ..pipeline import expand, train
 
     cfg = config if dataclasses.is_dataclass(config) else study.config(config or {})
-    return train(study, expand(study, [cfg], folds, fold), engine=engine, callbacks=callbacks, progress=progress,
-                 should_stop=should_stop, store=store, sweep_id=sweep_id, report=report)
+    points = expand(study, [cfg], folds, fold)
+    results = train(study, points, engine=engine, callbacks=callbacks, progress=progress, should_stop=should_stop,
+                    report=report)
+    if store is not None and len(results) == len(points) and all(r.status != "cancelled" for r in results):
+        store.save_results(results, sweep_id=sweep_id)
+    return results
 
 
 def check_run(cfg: Config, folds: int | None, fold: int | None = None) -> None:

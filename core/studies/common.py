@@ -18,6 +18,41 @@ if TYPE_CHECKING:
     from ..data import DataBundle
 
 IMAGE_DATASETS = ("digits", "mnist")
+LSTSQ_OPTIMIZER = P.optimizer.replace(
+    choices=(*P.optimizer.choices, "lstsq"),
+    help="sgd, sgd with momentum 0.9, adam or adamw; lstsq fits the last layer exactly in closed form (least squares, "
+         "minimum norm; with l2 it is ridge regression), so it takes epochs=1.")
+
+TARGET_FUNCTION = P.function.replace(
+    default="cubic", choices=("cubic", "cos"),
+    help="Target: the textbook cubic 5 + 1.2x − 3.4x²/2! + 5.6x³/3!, or scikit-learn's cos(1.5πx).")
+
+
+def check_lstsq(cfg) -> None:
+    """The closed-form fit is exact in one epoch and has no optimizer to decay or to step: refuse what it cannot mean."""
+    if cfg.optimizer != "lstsq":
+        return
+    if cfg.epochs != 1:
+        raise ValueError(f"epochs: {cfg.epochs} is not allowed with optimizer=lstsq, whose closed-form fit is exact in one "
+                         "epoch; set epochs=1 (or choose a gradient optimizer)")
+    if getattr(cfg, "weight_decay", 0.0) > 0:
+        raise ValueError("weight_decay: the closed-form fit (optimizer=lstsq) has no optimizer to decay; use l2 for a "
+                         "ridge penalty, or a gradient optimizer")
+
+
+def least_squares(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The least-squares solution of X·w ≈ y in float64 (minimum norm when X has more columns than rows).
+
+    Columns such as x^20/20! are tiny beside x^0, which stalls gradient descent and would make an SVD treat them as
+    zero: each column is scaled to unit norm for the solve (and the solution scaled back), so every degree counts.
+    """
+    import torch  # imported here, so that reading the study declarations does not load torch
+
+    from ..solve import least_squares as solve
+
+    X = X.double()
+    scale = X.norm(dim=0).clamp_min(torch.finfo(torch.float64).tiny)
+    return solve(X / scale, y.double().reshape(len(X), -1)) / scale.reshape(-1, 1)
 
 
 def closed_form(X: torch.Tensor, y: torch.Tensor, bias: bool = True) -> tuple[torch.Tensor, float]:
@@ -25,7 +60,7 @@ def closed_form(X: torch.Tensor, y: torch.Tensor, bias: bool = True) -> tuple[to
     import torch
 
     A = torch.cat([X, torch.ones(len(X), 1)], dim=1) if bias else X
-    sol = torch.linalg.lstsq(A.double(), y.double()).solution.float()
+    sol = least_squares(A, y).float()
     return (sol[:-1, 0], float(sol[-1, 0])) if bias else (sol[:, 0], 0.0)
 
 
@@ -87,6 +122,17 @@ def weight_summary(model: nn.Module, include_bias: bool = False) -> tuple[dict[s
         return pd.DataFrame({"index": np.arange(w.numel()), "weight": w.numpy()})
 
     return metrics, frame
+
+
+def image_data(dataset: str, seed: int, n_train: int, n_test: int) -> DataBundle:
+    """Digits or MNIST cut to n_train training images (a stratified subset drawn with the seed) and at most n_test
+    test images (a fixed stratified subset, the same for every seed when the test set is larger)."""
+    from ..data import derive_seed, digits, mnist, take
+
+    bundle = digits(seed=seed) if dataset == "digits" else mnist()
+    train = take(bundle.train, n_train, derive_seed(seed, "n_train"), bundle.task)
+    test = take(bundle.test, min(n_test, len(bundle.test)), derive_seed(0, "n_test"), bundle.task, "n_test")
+    return bundle.with_splits(train=train, test=test)
 
 
 # --- classification family -------------------------------------------------------------------
@@ -156,24 +202,30 @@ def check_classification(cfg) -> None:
         raise ValueError(f"augment: image augmentation applies to digits and mnist, not dataset={cfg.dataset}")
     if cfg.model == "softmax" and (cfg.dropout > 0 or cfg.batch_norm):
         raise ValueError("dropout: softmax regression has no hidden layer to drop or normalise; choose model=mlp")
+    if cfg.batch_norm and cfg.batch_size < 2:  # refused before training; a last batch of one is left out instead
+        raise ValueError("batch_size: 1 is not allowed with batch_norm=true; batch norm needs at least 2 examples per batch")
 
 
 def classification_train_config(cfg):
-    """Loop settings: the shared ones plus image augmentation on training batches when asked."""
-    from ..data import Augment
+    """Loop settings: the shared ones plus image augmentation on training batches when asked (its transforms
+    chosen for the image size: `core.data.augment_for`)."""
+    from ..data import augment_for
     from .base import train_config_from
 
-    return train_config_from(cfg, augment=Augment() if cfg.augment else None)
+    return train_config_from(cfg, augment=augment_for(cfg.dataset) if cfg.augment else None)
 
 
 def classification_report(cfg, model: nn.Module, data: DataBundle, result):
-    """Weight norm and size; confusion matrix, misclassified test images and (2-D sets) the decision-boundary grid,
-    each made when asked for."""
+    """Weight norm and size; confusion matrix, misclassified test images and (2-D sets) the decision-boundary grid
+    and the points, each made when asked for."""
     from .base import Report
 
     frames = {"confusion": lambda: _confusion(data, model), "misclassified": lambda: _misclassified(data, model)}
     if data.image_shape is None and data.n_inputs == 2:
+        from ..boundary import points_frame
+
         frames["boundary"] = lambda: _boundary(data, model)
+        frames["points"] = lambda: points_frame(data)
     metrics, frames["weights"] = weight_summary(model)
     return Report(metrics={"weight_norm": metrics["weight_norm"], "n_params": sum(p.numel() for p in model.parameters())}, frames=frames)
 
@@ -208,15 +260,12 @@ def _misclassified(data: DataBundle, model: nn.Module) -> pd.DataFrame:
 
 
 def _boundary(data: DataBundle, model: nn.Module) -> pd.DataFrame:
-    import pandas as pd
     import torch
 
-    from ..data import grid_2d
-    from ..training import predict
+    from ..boundary import REPORT_STEPS, boundary_frame
 
-    grid = grid_2d(torch.cat([data.train.X, data.test.X]))
-    p1 = torch.softmax(predict(model, grid), 1)[:, 1].numpy()
-    return pd.DataFrame({"x1": grid[:, 0].numpy(), "x2": grid[:, 1].numpy(), "p_class1": p1})
+    X = torch.cat([split.X for split in data.splits().values()])
+    return boundary_frame(model, X, data.n_classes or 2, REPORT_STEPS)
 
 
 def classification_study(id: str, title: str, summary: str, expand=None, headline: tuple[str, ...] = (), sweep=None,

@@ -12,6 +12,7 @@ STUDY = classification_study(
     label_noise=0.2,
     hidden=256,
     epochs=100,
+    lr=0.01,  # fast enough that the network memorises the wrong labels within the epochs, and validation turns up
     train_size=0.5,
     headline=("test_acc", "test_loss", "gap", "epochs_run"),
     sweep=DefaultSweep(

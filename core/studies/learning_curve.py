@@ -1,10 +1,16 @@
-"""Learning curve: train and validation error against the number of training examples."""
+"""Learning curve: train and validation error against the number of training examples.
+
+Every training-set size gets the same training budget in examples seen: `epochs` passes over the largest set,
+proportionally more over smaller ones (a set 20× smaller gets 20× the epochs, up to the epochs limit). With a
+fixed number of epochs instead, the smallest sets would get a handful of optimisation steps and stay unfitted,
+and the curve would show too little training rather than too little data.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
-from ..params import Param
+from ..params import P, Param
 from .base import DefaultSweep
 from .common import classification_study
 
@@ -21,15 +27,22 @@ def training_sizes(train_size: float, n_sizes: int) -> list[float]:
     return sorted({round(float(f), 4) for f in np.geomspace(SMALLEST, train_size, n_sizes)})
 
 
+def epochs_for(epochs: int, train_size: float, fraction: float) -> int:
+    """Epochs for a training set of `fraction` so it sees as many examples as `epochs` passes over `train_size`."""
+    return min(int(P.epochs.high), max(1, round(epochs * train_size / fraction)))
+
+
 def expand(cfg):
-    # each point is one run with its own train_size (and n_sizes=1), so any point can be re-run alone
-    return [dataclasses.replace(cfg, train_size=f, n_sizes=1) for f in training_sizes(cfg.train_size, cfg.n_sizes)]
+    # each point is one run with its own train_size and epochs (and n_sizes=1), so any point can be re-run alone
+    return [dataclasses.replace(cfg, train_size=f, n_sizes=1, epochs=epochs_for(cfg.epochs, cfg.train_size, f))
+            for f in training_sizes(cfg.train_size, cfg.n_sizes)]
 
 
 _base = classification_study(
     "learning-curve",
     "Learning curve",
-    "Train the same model on growing subsets of the training set: the gap between train and validation error closes as data grows.",
+    "Train the same model on growing subsets of the training set, each with the same budget of examples seen: the "
+    "gap between train and validation error closes as data grows.",
     expand=expand,
     val_fraction=0.2,
     epochs=40,
@@ -39,4 +52,9 @@ _base = classification_study(
         why="One run per training-set size, from 5% of the training set to all of it (n_sizes=1: each point is one size).",
     ),
 )
-STUDY = dataclasses.replace(_base, params=_base.params + (N_SIZES,))
+STUDY = dataclasses.replace(
+    _base,
+    params=tuple(p.replace(help="Passes over the largest training set; a smaller set gets proportionally more "
+                                "(the same number of examples seen), up to 2000.") if p.name == "epochs" else p
+                 for p in _base.params) + (N_SIZES,),
+)
