@@ -199,15 +199,17 @@ def _groups(runs: pd.DataFrame, varied: Sequence[str]) -> dict[tuple, np.ndarray
 
 
 def summaries(store: Store, ids: Sequence[int] | None = None, *, study: str | None = None, sweep_id: str | None = None,
-              metrics: Sequence[str] | None = None, filter: RunFilter | None = None) -> list[Summary]:
-    """Summaries of stored runs (those selected, and only those are read), one per study (registry order),
-    reproduced by their stored sweeps' commands.
+              metrics: Sequence[str] | None = None, filter: RunFilter | None = None,
+              runs: pd.DataFrame | None = None) -> list[Summary]:
+    """Summaries of stored runs (those selected, and only those are read; or `runs`, their runs table already read),
+    one per study (registry order), reproduced by their stored sweeps' commands.
 
     An empty list when no run matches; metrics asked for must be known and recorded by some finished run.
     """
     if metrics:
         check_metric_names(metrics)
-    runs = store.runs(ids, study=study, sweep_id=sweep_id, filter=filter)
+    if runs is None:
+        runs = store.runs(ids, study=study, sweep_id=sweep_id, filter=filter)
     if runs.empty:
         return []
     by_study = {s: part for s, part in runs.groupby("study", sort=False)}

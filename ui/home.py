@@ -7,7 +7,7 @@ import streamlit as st
 from core.metrics import METRICS
 from ui.navigation import PAGES
 from ui.runner import get_store
-from ui.share import stored_runs
+from ui.share import read_or_stop
 
 LATEST = 10
 
@@ -26,11 +26,11 @@ def render() -> None:
             st.page_link(page.path, label=page.title, icon=page.icon)
             st.caption(page.teaches)
     st.subheader("Latest runs")
-    frame = stored_runs(get_store())
-    if frame.empty:
+    store = get_store()
+    latest = read_or_stop(store, lambda skipped: store.page(limit=LATEST, skipped=skipped))  # newest first, read alone
+    if latest.empty:
         st.info("No runs stored yet. Open a page and move a slider: each training run lands here.")
         return
-    latest = frame.sort_values("id", ascending=False).head(LATEST)
     metrics = [c for c in METRICS if c in latest.columns and latest[c].notna().any()]
     st.dataframe(latest[["id", "study", "status", "created_at", *metrics]], hide_index=True)
-    st.caption(f"{len(frame)} runs stored in `{get_store().path}`. See them all on the Runs page.")
+    st.caption(f"{store.count()} runs stored in `{store.path}`. See them all on the Runs page.")
