@@ -21,6 +21,7 @@ from core.compare import group_history, summary_by
 from core.query import Condition, RunFilter
 from core.store import Store, fingerprint, to_json
 from core.studies import get_study
+from tests.test_reliability_store import dump, read_only
 from tests.test_summary import FIXTURE
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -303,14 +304,6 @@ def old_store(path: Path) -> tuple[list[dict], pd.DataFrame]:
     return data["runs"], expected.reset_index(drop=True)
 
 
-def dump(path: Path) -> list[str]:
-    con = sqlite3.connect(path)
-    try:
-        return list(con.iterdump())
-    finally:
-        con.close()
-
-
 def same_runs(store: Store, runs: list[dict]) -> None:
     records = {r["id"]: r for r in store.records()}
     assert sorted(records) == [r["id"] for r in runs]
@@ -381,8 +374,6 @@ def test_two_processes_opening_a_first_version_store_at_once_migrate_it_once(tmp
 
 
 def test_a_read_only_first_version_store_is_read_through_a_migrated_copy(tmp_path):
-    from tests.test_reliability_store import read_only
-
     path = tmp_path / "ro.db"
     runs, history = old_store(path)
     con = sqlite3.connect(path)
