@@ -120,6 +120,9 @@ def torch_threads() -> int:
     return int(text)
 
 
+TRAINING = ("run", "sweep", "reproduce")  # the commands that need torch; listing, exporting and importing start without it
+
+
 def _dispatch(args) -> int:
     if args.command == "studies":  # declarations only: no torch
         return cmd_studies(args)
@@ -128,22 +131,26 @@ def _dispatch(args) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    import torch
+    unavailable: tuple[type[BaseException], ...] = ()
+    if args.command in TRAINING:
+        import torch
 
-    from .data import DataUnavailable
+        from .data import DataUnavailable
+        from .cluster import ClusterError
+        from .sweeps import SweepFailed
 
-    torch.set_num_threads(threads)
-    from .cluster import ClusterError
-    from .sweeps import SweepFailed
-
+        torch.set_num_threads(threads)
+        unavailable = (DataUnavailable, SweepFailed, ClusterError)
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ValueError) as exc:  # ImportRefused is a ValueError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (DataUnavailable, RunFailed, SweepFailed, ClusterError) as exc:
+    except (RunFailed, *unavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # a reader that stopped early: main() ends quietly
     except OSError as exc:  # e.g. --out into a folder that does not exist
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
@@ -286,16 +293,52 @@ def _warn_skipped(skipped: list[str]) -> None:
         print(f"warning: {line}", file=sys.stderr)
 
 
-def cmd_runs(args) -> int:
+def _selection(args, ids: list[int] | None = None):
+    """The store and the filter of --study (and --ids) of a listing command."""
+    from .query import RunFilter
     from .store import Store
 
+    return Store(args.db), RunFilter(ids=tuple(ids) if ids is not None else None,
+                                     studies=(args.study,) if args.study else ())
+
+
+def _stream(store, filter, fmt: str, out, skipped: list[str], with_history: bool = False) -> int:
+    """The selected runs written to `out` a chunk at a time (core.tables.write_runs); returns how many."""
+    from .tables import write_runs
+
+    return write_runs(store, filter, fmt, out, with_history=with_history, skipped=skipped)
+
+
+def cmd_runs(args) -> int:
+    store, filter = _selection(args)
     skipped: list[str] = []
-    records = Store(args.db).records(study=args.study, skipped=skipped)
+    if args.format == "table":  # aligned columns need every row first: the terminal gets ids, settings and metrics only
+        count = _print_table(store, filter, skipped)
+    else:
+        sys.stdout.flush()
+        count = _stream(store, filter, "markdown" if args.format == "markdown" else args.format, sys.stdout.buffer, skipped)
+        sys.stdout.buffer.flush()
     _warn_skipped(skipped)
-    if not records:
+    if not count:
         print("no runs stored yet: try `python -m core run polynomial`", file=sys.stderr)
-    print_runs(records, args.format)
     return 0
+
+
+def _print_table(store, filter, skipped: list[str]) -> int:
+    import pandas as pd
+
+    from .metrics import METRICS
+    from .store import runs_frame
+    from .tables import format_table
+
+    parts = []
+    for records in store.iter_records(filter=filter, skipped=skipped):
+        frame = runs_frame(records)
+        parts.append(frame[["id", "study", "status", "seed", "fold", *(c for c in frame.columns if c in METRICS)]])
+    if parts:
+        frame = pd.concat(parts, ignore_index=True).dropna(axis=1, how="all")
+        print(format_table(frame, "table"))
+    return sum(len(p) for p in parts)
 
 
 def parse_ids(text: str | None) -> list[int] | None:
@@ -338,21 +381,25 @@ def cmd_summary(args) -> int:
 
 
 def cmd_export(args) -> int:
-    ids = parse_ids(args.ids)
-    from .store import Store
-    from .tables import export_runs
-
+    store, filter = _selection(args, parse_ids(args.ids))
     skipped: list[str] = []
-    records = Store(args.db).records(ids, study=args.study, with_history=args.format == "json", skipped=skipped)
-    _warn_skipped(skipped)
-    data = export_runs(records, args.format)
     if args.out:
-        Path(args.out).write_bytes(data)
-        print(f"wrote {len(records)} runs to {args.out}", file=sys.stderr)
-    elif args.format == "parquet" and sys.stdout.isatty():
+        partial = Path(f"{args.out}.partial")  # the file appears whole or not at all
+        try:
+            with open(partial, "wb") as out:
+                count = _stream(store, filter, args.format, out, skipped, with_history=args.format == "json")
+            os.replace(partial, args.out)
+        finally:
+            partial.unlink(missing_ok=True)
+        _warn_skipped(skipped)
+        print(f"wrote {count} runs to {args.out}", file=sys.stderr)
+        return 0
+    if args.format == "parquet" and sys.stdout.isatty():
         raise UsageError("--format parquet is binary: give --out FILE")
-    else:
-        sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+    _stream(store, filter, args.format, sys.stdout.buffer, skipped, with_history=args.format == "json")
+    sys.stdout.buffer.flush()
+    _warn_skipped(skipped)
     return 0
 
 

@@ -17,6 +17,9 @@ from typing import Any
 from core.i18n import N_, MessageError, Msg
 
 
+_PLAIN = (str, bool, int, float)  # values that need no unwrapping (the common case, checked first)
+
+
 @dataclass(frozen=True)
 class Param:
     """One named, typed, bounded study parameter."""
@@ -64,7 +67,7 @@ class Param:
 
     def _coerce(self, value: Any) -> Any:
         kind = self.kind
-        if hasattr(value, "item") and not isinstance(value, (str, bytes, bool, int, float)):
+        if type(value) not in _PLAIN and hasattr(value, "item") and not isinstance(value, (str, bytes, bool, int, float)):
             value = value.item()  # numpy / torch scalars; arrays of several elements raise, and are refused
         if kind is bool:
             if isinstance(value, str):

@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .metrics import METRICS
@@ -34,7 +36,7 @@ MAX_HISTORY_ROWS = len(SPLITS) * (MAX_EPOCH + 1)
 MAX_TEXT = 500  # source (an imported file's name) and other free text
 MAX_STORED_JSON = 1_000_000  # characters of a stored config or metrics object
 RECORD_KEYS = ("id", "study", "status", "config", "metrics", "created_at", "source", "sweep_id", "history")
-HISTORY_KEYS = ("epoch", "split", "loss", "acc")
+HISTORY_KEYS = frozenset(("epoch", "split", "loss", "acc"))
 RUN_COLUMNS = ["id", "study", "status", "seed", "fold", "sweep_id", "created_at", "source"]  # the runs table's first columns
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,63}")
 
@@ -46,8 +48,13 @@ class SchemaError(ValueError):
 # --- single values -------------------------------------------------------------------------------
 
 
+_PLAIN = frozenset((str, bool, int, float, type(None)))
+
+
 def _scalar(v: Any) -> Any:
     """numpy / torch scalars as Python values; anything else unchanged."""
+    if type(v) in _PLAIN:
+        return v
     if hasattr(v, "item") and not isinstance(v, (str, bytes, bool, int, float)):
         try:
             return v.item()
@@ -58,6 +65,11 @@ def _scalar(v: Any) -> Any:
 
 def is_blank(v: Any) -> bool:
     """None, NA, NaN or an empty text cell: a value a table leaves out."""
+    t = type(v)
+    if t is float:
+        return v != v
+    if t is int or t is bool:
+        return False
     v = _scalar(v)
     return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == "")
 
@@ -135,6 +147,9 @@ def metric_value(name: str, v: Any, what: str) -> Any:
 # --- a whole run ---------------------------------------------------------------------------------
 
 
+_VALID: dict[tuple, Any] = {}  # (id of a Param, type, value) → the validated value: Params live as long as the process
+
+
 def check_config(study_id: str, config: Any, where: str, complete: bool = True) -> dict[str, Any]:
     """Every parameter of the study, validated by its declaration, plus fold/folds when present.
 
@@ -143,9 +158,10 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
     from .studies import STUDIES
 
     study = STUDIES[study_id]
+    params = study.param_map
     if not isinstance(config, Mapping):
         raise SchemaError(f"{where}: config = {short_repr(config)} is not allowed; expected an object of parameters")
-    unknown = [k for k in config if k not in study.param_map and k not in RUN_EXTRAS]
+    unknown = [k for k in config if k not in params and k not in RUN_EXTRAS]
     if unknown:
         names = ", ".join(short_repr(k, 40) for k in unknown[:5])
         raise SchemaError(f"{where}: config: unknown parameter(s) {names} for study {study_id}")
@@ -159,10 +175,19 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
             if p.name in study.backfill and complete:
                 clean[p.name] = p.default
             continue
+        value = config[p.name]
+        key = (id(p), type(value), value) if type(value) in _PLAIN else None
+        if key is not None and key in _VALID:  # a sweep stores the same values over and over
+            clean[p.name] = _VALID[key]
+            continue
         try:
-            clean[p.name] = p.validate(config[p.name])
+            clean[p.name] = p.validate(value)
         except ValueError as exc:
             raise SchemaError(f"{where}: config: {exc}") from None
+        if key is not None:
+            if len(_VALID) > 100_000:
+                _VALID.clear()
+            _VALID[key] = clean[p.name]
     folds, fold = config.get("folds"), config.get("fold")
     if not is_blank(folds):
         clean["folds"] = whole_number(folds, f"{where}: config: folds", 2, MAX_FOLDS)
@@ -183,14 +208,53 @@ def check_metrics(metrics: Any, where: str) -> dict[str, Any]:
     return {name: metric_value(name, v, f"{where}: metric {name}") for name, v in metrics.items()}
 
 
-def check_history(rows: Any, where: str) -> list[dict[str, Any]]:
-    """History rows {epoch, split, loss, acc}: at most one per split and epoch."""
+@dataclass(frozen=True)
+class History:
+    """A run's checked history as columns, sorted by split name then epoch (the order the store reads it back in)."""
+
+    epoch: np.ndarray  # int64, in [0, MAX_EPOCH]
+    split: np.ndarray  # uint8: index into SPLITS
+    loss: np.ndarray  # float64, NaN: no value
+    acc: np.ndarray  # float64, NaN: no value
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per row {epoch, split, loss, acc}, None for no value (as a JSON export holds them)."""
+        none = lambda v: None if math.isnan(v) else v  # noqa: E731
+        return [{"epoch": e, "split": SPLITS[s], "loss": none(lo), "acc": none(a)}
+                for e, s, lo, a in zip(self.epoch.tolist(), self.split.tolist(), self.loss.tolist(), self.acc.tolist())]
+
+
+_SPLIT_CODE = {name: i for i, name in enumerate(SPLITS)}
+_SPLIT_RANK = np.argsort(np.argsort(np.array(SPLITS)))  # code → position of its name in alphabetical order
+EMPTY_HISTORY = History(np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0), np.zeros(0))
+
+
+def check_history(rows: Any, where: str) -> History:
+    """History rows {epoch, split, loss, acc} (a list of dicts, or columns: a DataFrame or a dict of arrays): at most
+    one per split and epoch, checked and returned as columns.
+
+    Clean input (plain numbers, known splits) is checked column-wise at once; anything else, row by row, so a
+    refusal names the first row and field that is wrong.
+    """
     if rows is None:
-        return []
+        return EMPTY_HISTORY
+    if isinstance(rows, History):  # checked already (an import checks every run before storing any)
+        return rows
+    if isinstance(rows, (Mapping, pd.DataFrame)):  # columns
+        fast = _history_columns(rows)
+        if fast is not None:
+            return fast
+        rows = _as_rows(rows)
     if not isinstance(rows, (list, tuple)):
         raise SchemaError(f"{where}: history = {short_repr(rows)} is not allowed; expected a list of {{epoch, split, loss, acc}}")
     if len(rows) > MAX_HISTORY_ROWS:
         raise SchemaError(f"{where}: history has {len(rows)} rows; at most {MAX_HISTORY_ROWS} are allowed")
+    fast = _history_rows(rows)
+    if fast is not None:
+        return fast
     clean, seen = [], set()
     for i, h in enumerate(rows):
         at = f"{where}: history row {i + 1}"
@@ -206,11 +270,88 @@ def check_history(rows: Any, where: str) -> list[dict[str, Any]]:
         if (split, epoch) in seen:
             raise SchemaError(f"{at}: a second row for split {split}, epoch {epoch}")
         seen.add((split, epoch))
-        loss = real_number(h.get("loss"), f"{at}: loss")
-        acc = real_number(h.get("acc"), f"{at}: acc", 0.0, 1.0)
-        clean.append({"epoch": epoch, "split": split, "loss": None if math.isnan(loss) else loss,
-                      "acc": None if math.isnan(acc) else acc})
-    return clean
+        clean.append((epoch, _SPLIT_CODE[split], real_number(h.get("loss"), f"{at}: loss"),
+                      real_number(h.get("acc"), f"{at}: acc", 0.0, 1.0)))
+    if not clean:
+        return EMPTY_HISTORY
+    epoch, split, loss, acc = (np.array(column) for column in zip(*clean))
+    return _checked_columns(epoch.astype(np.int64), split.astype(np.uint8), loss.astype(float), acc.astype(float))
+
+
+def _as_rows(columns: Mapping[str, Any] | pd.DataFrame) -> Any:
+    """History columns as a list of row dicts (so the row-by-row check can name what is wrong), or as they were."""
+    if isinstance(columns, pd.DataFrame):
+        return columns.to_dict("records")
+    try:
+        values = [list(v) for v in columns.values()]
+    except TypeError:
+        return columns
+    if set(columns) <= HISTORY_KEYS and len({len(v) for v in values}) == 1:
+        return [dict(zip(columns, row)) for row in zip(*values)]
+    return columns
+
+
+def _history_rows(rows: Sequence[Any]) -> History | None:
+    """The column-wise check of clean rows (dicts of plain ints, floats and known splits), or None to check row by row."""
+    try:
+        if not all(type(h) is dict and "epoch" in h and "split" in h and len(h.keys() - HISTORY_KEYS) == 0 for h in rows):
+            return None
+        epochs = [h["epoch"] for h in rows]
+        splits = [_SPLIT_CODE.get(h["split"]) if type(h["split"]) is str else None for h in rows]
+        losses = [h.get("loss") for h in rows]
+        accs = [h.get("acc") for h in rows]
+    except TypeError:  # an unhashable split
+        return None
+    if not all(type(e) is int for e in epochs) or None in splits:
+        return None
+    if not all(v is None or type(v) is float for v in losses) or not all(v is None or type(v) is float for v in accs):
+        return None
+    nan = math.nan
+    return _checked_columns(np.array(epochs, dtype=np.int64), np.array(splits, dtype=np.uint8),
+                            np.array([nan if v is None else v for v in losses], dtype=float),
+                            np.array([nan if v is None else v for v in accs], dtype=float))
+
+
+def _history_columns(columns: Mapping[str, Any] | pd.DataFrame) -> History | None:
+    """The column-wise check of history columns (a trained run's DataFrame, or a dict of arrays), or None to check
+    them row by row."""
+    names = set(columns.keys())
+    if names - HISTORY_KEYS or not {"epoch", "split"} <= names:
+        return None
+    try:
+        epoch = np.asarray(columns["epoch"])
+        n = len(epoch)
+        if epoch.dtype.kind not in "iu" or epoch.shape != (n,) or n > MAX_HISTORY_ROWS or len(columns["split"]) != n:
+            return None
+        codes = [_SPLIT_CODE.get(name) if type(name) is str else None for name in columns["split"]]
+        if None in codes:
+            return None
+        numbers = [np.asarray(columns[c], dtype=float) if c in names else np.full(n, np.nan) for c in ("loss", "acc")]
+        if any(v.shape != (n,) for v in numbers):
+            return None
+    except (TypeError, ValueError):
+        return None
+    return _checked_columns(epoch.astype(np.int64), np.array(codes, dtype=np.uint8), *numbers)
+
+
+def _checked_columns(epoch: np.ndarray, split: np.ndarray, loss: np.ndarray, acc: np.ndarray) -> History | None:
+    """History columns in split-name, epoch order when every value is allowed (non-finite numbers become NaN),
+    else None (row by row tells why)."""
+    if not len(epoch):
+        return EMPTY_HISTORY
+    if epoch.min() < 0 or epoch.max() > MAX_EPOCH:
+        return None
+    loss, acc = (np.where(np.isfinite(v), v, np.nan) for v in (loss, acc))
+    if ((acc < 0) | (acc > 1)).any():  # NaN compares false
+        return None
+    key = _SPLIT_RANK[split] * (MAX_EPOCH + 1) + epoch
+    if (key[1:] > key[:-1]).all():  # in order already, so no split and epoch twice
+        return History(epoch, split, loss, acc)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    if not (key[1:] > key[:-1]).all():  # a second row for a split and epoch
+        return None
+    return History(epoch[order], split[order], loss[order], acc[order])
 
 
 def check_run(rec: Any, where: str = "run") -> dict[str, Any]:

@@ -27,6 +27,8 @@ import pandas as pd
 
 from .compare import config_columns
 from .metrics import DERIVED, HEADLINE, METRICS, derive, metric_info
+from .query import RunFilter
+from .schema import RUN_COLUMNS
 from .store import Store, runs_frame
 from .tables import csv_text
 
@@ -126,11 +128,19 @@ def summarize(records: Sequence[dict[str, Any]], metrics: Sequence[str] | None =
     """
     if not records:
         raise ValueError("no runs to summarise")
-    studies = sorted({r["study"] for r in records})
+    return summarize_runs(runs_frame(records), metrics, sweeps, strict=strict)
+
+
+def summarize_runs(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
+                   sweeps: Mapping[str, dict[str, Any]] | None = None, *, strict: bool = True) -> Summary:
+    """`summarize` from the runs table of the runs (core.store.runs_frame's columns), as the store reads it."""
+    if runs.empty:
+        raise ValueError("no runs to summarise")
+    studies = sorted(runs["study"].unique())
     if len(studies) > 1:
         raise ValueError(f"a summary is one study at a time; these runs come from {len(studies)} studies: {', '.join(studies)}")
     study_id = studies[0]
-    runs = runs_frame(records)
+    runs = runs.reset_index(drop=True)
     params = _param_order(study_id, config_columns(runs))
     available = available_metrics(runs)
     if metrics:
@@ -143,22 +153,20 @@ def summarize(records: Sequence[dict[str, Any]], metrics: Sequence[str] | None =
     else:
         absent, chosen = [], headline(study_id, available) if available else []
     runs = derive(runs)
-    ok = runs["status"] == "ok"
+    ok = (runs["status"] == "ok").to_numpy()
 
     varied = [p for p in params if _varies(runs[p])]
     if "folds" in runs.columns and _varies(runs["folds"]):
         varied.append("folds")  # K changes how much each run trains on: a setting, not something to pool
-    groups: dict[tuple, list[int]] = {}
-    for i, row in enumerate(runs[varied].itertuples(index=False)):
-        groups.setdefault(tuple(_plain(v) for v in row), []).append(i)
+    groups = _groups(runs, varied)
     keys = sorted(groups, key=lambda k: tuple(_sort_key(study_id, p, v) for p, v in zip(varied, k)))
 
-    finished = {k: [i for i in groups[k] if ok.iloc[i]] for k in keys}  # diverged and cancelled runs enter no mean
+    finished = {k: groups[k][ok[groups[k]]] for k in keys}  # diverged and cancelled runs enter no mean
     cells = {m: _mark_best(m, _format_column(m, [_stats(runs[m].iloc[finished[k]]) for k in keys])) for m in chosen}
     rows = tuple(Row(k, len(finished[k]), tuple(cells[m][i] for m in chosen)) for i, k in enumerate(keys))
 
     constants = [(p, _plain(runs[p].dropna().iloc[0])) for p in params if p not in varied and runs[p].notna().any()]
-    seeds = sorted({int(s) for s in runs["seed"].dropna()})
+    seeds = sorted({int(s) for s in runs["seed"].dropna().unique()})
     if len(seeds) == 1:
         constants.insert(0, ("seed", seeds[0]))
     notes = _left_out(runs, varied, groups, keys)
@@ -168,7 +176,7 @@ def summarize(records: Sequence[dict[str, Any]], metrics: Sequence[str] | None =
             notes.append(f"{m}: recorded by {recorded} of {total} finished runs")
     if absent:
         notes.append(f"not recorded by these runs: {', '.join(absent)}")
-    commands, sources = reproduce(study_id, records, sweeps or {})
+    commands, sources = _reproduce_runs(study_id, runs, sweeps or {})
     from .studies import STUDIES
 
     return Summary(
@@ -179,31 +187,48 @@ def summarize(records: Sequence[dict[str, Any]], metrics: Sequence[str] | None =
     )
 
 
+def _groups(runs: pd.DataFrame, varied: Sequence[str]) -> dict[tuple, np.ndarray]:
+    """Row positions per distinct setting of the varied parameters (a missing value is a setting of its own)."""
+    if not varied:
+        return {(): np.arange(len(runs))}
+    out: dict[tuple, list[np.ndarray]] = {}
+    for key, rows in runs.groupby(list(varied), dropna=False, sort=False).indices.items():
+        key = tuple(_plain(v) for v in (key if isinstance(key, tuple) else (key,)))
+        out.setdefault(key, []).append(rows)  # 1 and 1.0 are one setting, as in a set
+    return {k: np.sort(np.concatenate(v)) for k, v in out.items()}
+
+
 def summaries(store: Store, ids: Sequence[int] | None = None, *, study: str | None = None, sweep_id: str | None = None,
-              metrics: Sequence[str] | None = None) -> list[Summary]:
-    """Summaries of stored runs, one per study (registry order), reproduced by their stored sweeps' commands.
+              metrics: Sequence[str] | None = None, filter: RunFilter | None = None,
+              runs: pd.DataFrame | None = None) -> list[Summary]:
+    """Summaries of stored runs (those selected, and only those are read; or `runs`, their runs table already read),
+    one per study (registry order), reproduced by their stored sweeps' commands.
 
     An empty list when no run matches; metrics asked for must be known and recorded by some finished run.
     """
     if metrics:
         check_metric_names(metrics)
-    records = store.records(ids, study=study, sweep_id=sweep_id)
-    if not records:
+    if runs is None:
+        runs = store.runs(ids, study=study, sweep_id=sweep_id, filter=filter)
+    if runs.empty:
         return []
-    by_study: dict[str, list[dict[str, Any]]] = {}
-    for rec in records:
-        by_study.setdefault(rec["study"], []).append(rec)
+    by_study = {s: part for s, part in runs.groupby("study", sort=False)}
     if metrics and len(by_study) > 1:
-        recorded = set(available_metrics(runs_frame(records)))
+        recorded = set(available_metrics(runs))
         absent = [m for m in metrics if m not in recorded]
         if absent:
             raise ValueError(f"metrics: {', '.join(absent)} not recorded by any finished run of {', '.join(by_study)}")
-    sweeps = {row.id: row.settings for row in store.sweeps().itertuples()}
+    sweeps = {row.id: row.settings for row in store.sweeps(runs["sweep_id"].dropna().unique().tolist()).itertuples()}
     from .studies import STUDIES
 
     order = {name: i for i, name in enumerate(STUDIES)}
-    return [summarize(by_study[s], metrics, sweeps, strict=len(by_study) == 1)
+    return [summarize_runs(_own_columns(by_study[s]), metrics, sweeps, strict=len(by_study) == 1)
             for s in sorted(by_study, key=lambda s: (order.get(s, len(order)), s))]
+
+
+def _own_columns(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs table of one study's runs without the parameters and metrics of the other studies read with them."""
+    return runs.drop(columns=[c for c in runs.columns if c not in RUN_COLUMNS and runs[c].isna().all()])
 
 
 def _param_order(study_id: str, columns: Sequence[str]) -> list[str]:
@@ -225,8 +250,10 @@ def _plain(v: Any) -> Any:
 
 
 def _varies(column: pd.Series) -> bool:
-    values = {_plain(v) for v in column}
-    return len(values) > 1
+    """Whether a column holds more than one setting (no value counts as one)."""
+    present = column.dropna()
+    distinct = len({_plain(v) for v in present.unique()}) if len(present) else 0
+    return distinct + (1 if len(present) < len(column) else 0) > 1
 
 
 def _sort_key(study_id: str, name: str, value: Any) -> tuple:
@@ -243,7 +270,7 @@ def _sort_key(study_id: str, name: str, value: Any) -> tuple:
 
 
 def _stats(values: pd.Series) -> tuple[float | None, float | None, int]:
-    x = np.array([float(v) for v in values if _plain(v) is not None], dtype=float)
+    x = values.dropna().to_numpy(dtype=float)
     if len(x) == 0:
         return None, None, 0
     return float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else None, len(x)
@@ -324,14 +351,15 @@ def _setting_label(varied: Sequence[str], key: tuple) -> str:
     return ", ".join(f"{p}={_text(v)}" for p, v in zip(varied, key))
 
 
-def _left_out(runs: pd.DataFrame, varied: Sequence[str], groups: dict[tuple, list[int]], keys: list[tuple]) -> list[str]:
+def _left_out(runs: pd.DataFrame, varied: Sequence[str], groups: dict[tuple, np.ndarray], keys: list[tuple]) -> list[str]:
     """One note per status other than ok: how many runs, and of which settings."""
     notes = []
+    statuses = runs["status"].to_numpy()
     for status in sorted(set(runs["status"]) - {"ok"}):
         where: list[str] = []
         total = 0
         for k in keys:
-            count = int((runs["status"].iloc[groups[k]] == status).sum())
+            count = int((statuses[groups[k]] == status).sum())
             total += count
             if count and varied:
                 where.append(_setting_label(varied, k) + (f" ×{count}" if count > 1 else ""))
@@ -398,27 +426,33 @@ def footer(s: Summary) -> list[list[Segment]]:
 def reproduce(study_id: str, records: Sequence[dict[str, Any]], sweeps: Mapping[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
     """The commands that reproduce these runs (a stored sweep's `sweep` command rebuilt from its settings; local runs
     as one equivalent `sweep` or `run` command where they form a grid, else `run` commands) and imported files."""
-    sources: list[str] = []
-    by_sweep: dict[str, list[dict[str, Any]]] = {}
-    local: list[dict[str, Any]] = []
-    for rec in records:
-        source = str(rec.get("source") or "local")
-        if source.startswith("import:"):
-            if source[len("import:"):] not in sources:
-                sources.append(source[len("import:"):])
-        elif rec.get("sweep_id") in sweeps:
-            by_sweep.setdefault(rec["sweep_id"], []).append(rec)
-        else:
-            local.append(rec)
+    return _reproduce_runs(study_id, runs_frame(records), sweeps) if records else ([], [])
+
+
+def _reproduce_runs(study_id: str, runs: pd.DataFrame, sweeps: Mapping[str, dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """`reproduce` from the runs table of one study's runs."""
+    source = runs["source"].fillna("local").astype(str)
+    imported = source.str.startswith("import:").to_numpy()
+    sources = [s[len("import:"):] for s in pd.unique(source[imported])]
+    in_sweep = (~imported) & runs["sweep_id"].isin(list(sweeps)).to_numpy()
     commands = []
-    for sweep_id, recs in by_sweep.items():
+    local = ~imported & ~in_sweep
+    for sweep_id, rows in runs[in_sweep].groupby("sweep_id", sort=False).indices.items():
+        part = runs[in_sweep].iloc[rows]
         try:
-            commands.append(_sweep_command(sweeps[sweep_id], recs))
+            commands.append(_sweep_command(sweeps[sweep_id], part))
         except (ValueError, KeyError, TypeError):  # settings this version cannot read: rebuild from the runs instead
-            local += recs
-    if local:
-        commands += _local_commands(study_id, local)
+            local |= runs["id"].isin(part["id"]).to_numpy()
+    if local.any():
+        commands += _local_commands(study_id, _configs(runs[local]))
     return commands, sources
+
+
+def _configs(runs: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each run's config (as `{"config": {...}}`) from the runs table: its parameters with a value, seed, fold, folds."""
+    names = ["seed", *(c for c in config_columns(runs) if c not in DERIVED), *(c for c in ("folds", "fold") if c in runs.columns)]
+    columns = {n: runs[n].tolist() for n in names}
+    return [{"config": {n: v for n in names if (v := _plain(columns[n][i])) is not None}} for i in range(len(runs))]
 
 
 def _grid_text(study_id: str, name: str, values: list) -> str:
@@ -439,11 +473,10 @@ def _grid_text(study_id: str, name: str, values: list) -> str:
     return listed
 
 
-def _sweep_command(settings: dict[str, Any], recs: Sequence[dict[str, Any]]) -> str:
-    """`python -m core sweep …` rebuilt from a stored sweep's settings, its grid narrowed to the values these runs have."""
-    from .sweeps import SweepSpec
-
-    spec = SweepSpec.from_dict(settings)
+def _sweep_command(settings: dict[str, Any], runs: pd.DataFrame) -> str:
+    """`python -m core sweep …` rebuilt from a stored sweep's settings, its grid narrowed to the values these runs have
+    (the runs table of the sweep's runs)."""
+    spec = _stored_sweep(settings)
     args = ["python", "-m", "core", "sweep", spec.study]
     for name, value in spec.base.items():
         if name != "seed":
@@ -451,7 +484,7 @@ def _sweep_command(settings: dict[str, Any], recs: Sequence[dict[str, Any]]) -> 
     if "seed" in spec.base:
         args += ["--seed", _text(spec.base["seed"])]
     for axis in spec.axes:
-        present = {_plain(r["config"].get(axis.name)) for r in recs}
+        present = {_plain(v) for v in runs[axis.name].unique()} if axis.name in runs else {None}
         values = [v for v in axis.values if v in present] or list(axis.values)
         args += ["--grid", _grid_text(spec.study, axis.name, values)]
     if spec.folds:
@@ -459,6 +492,27 @@ def _sweep_command(settings: dict[str, Any], recs: Sequence[dict[str, Any]]) -> 
     if spec.seeds > 1:
         args += ["--seeds", str(spec.seeds)]
     return shlex.join(args)
+
+
+def _stored_sweep(settings: dict[str, Any]):
+    """A stored sweep's settings as a SweepSpec, each value checked against its parameter (not each config, as running
+    the sweep did: that took a while for a large grid): ValueError, KeyError or TypeError if this version cannot read it."""
+    from .studies import get_study
+    from .sweeps import Axis, SweepSpec
+
+    study = get_study(settings["study"])
+    base = dict(settings.get("base", {}))
+    study.config(base)
+    spacing = settings.get("spacing", {})
+    axes = tuple(Axis(k, tuple(v), spacing.get(k, "list")) for k, v in settings.get("grid", {}).items())
+    for axis in axes:
+        for v in axis.values:
+            study.param(axis.name).validate(v)
+    spec = object.__new__(SweepSpec)  # the fields only: __post_init__ would check every config of the grid again
+    for name, value in (("study", study.id), ("base", base), ("axes", axes), ("folds", settings.get("folds")),
+                        ("seeds", int(settings.get("seeds", 1)))):
+        object.__setattr__(spec, name, value)
+    return spec
 
 
 def _local_commands(study_id: str, recs: Sequence[dict[str, Any]]) -> list[str]:

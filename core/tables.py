@@ -13,19 +13,22 @@ cell and of every line in it), which import takes off again, so an export re-imp
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, BinaryIO, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .metrics import METRICS
 from .params import short_repr
 from .schema import MAX_TEXT, RUN_COLUMNS, RUN_EXTRAS, SchemaError, check_run, is_blank
+from .query import RunFilter
 from .store import Store, fingerprint, runs_frame, to_json
 
 FORMATS = ("csv", "json", "parquet", "markdown")
@@ -33,6 +36,7 @@ MAX_IMPORT_BYTES = 50 * 1024 * 1024
 _FORMULA = "=+\\-@\t\r"  # what a spreadsheet may run as a formula when a cell or a line in it starts with it
 # a line start (the cell's, or after CR or LF) followed by quotes already there and a formula character:
 _NEUTRALISE = re.compile(f"(?:^|(?<=[\r\n]))(?='*[{_FORMULA}])")
+_NEEDS = f"(?:^|[\r\n])'*[{_FORMULA}]"  # a cell `neutralise` changes
 _RESTORE = re.compile(f"(?:^|(?<=[\r\n]))'(?='*[{_FORMULA}])")
 _ROW_END = re.compile(r'("(?:[^"]|"")*")|\r\n')  # a quoted cell (kept whole), or the end of a row
 
@@ -62,8 +66,13 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every text cell neutralised (see `neutralise`); numbers stay numbers."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: neutralise(v) if isinstance(v, str) else v)
+        values = out[col]
+        if values.dtype != object and pd.api.types.is_string_dtype(values):  # text only: find the few cells to change at once
+            hit = values.str.contains(_NEEDS, regex=True, na=False)
+            if hit.any():
+                out[col] = values.where(~hit, values[hit].map(neutralise))
+        elif values.dtype == object:
+            out[col] = values.map(lambda v: neutralise(v) if isinstance(v, str) else v)
     return out
 
 
@@ -74,8 +83,23 @@ def csv_text(frame: pd.DataFrame) -> str:
     new row (the csv module quotes only the characters of its line terminator, so rows are written with
     CRLF and then end in LF again, as before), and text cells are neutralised (see `neutralise`).
     """
-    text = neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n")
-    return _ROW_END.sub(lambda m: m.group(1) or "\n", text)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")  # the dialect pandas' to_csv writes with
+    writer.writerow([str(c) for c in frame.columns])
+    writer.writerows(zip(*(_csv_cells(frame.iloc[:, i]) for i in range(frame.shape[1]))))
+    text = buf.getvalue()
+    return text.replace("\r\n", "\n") if '"' not in text else _ROW_END.sub(lambda m: m.group(1) or "\n", text)
+
+
+def _csv_cells(column: pd.Series) -> list[Any]:
+    """A column's cells as to_csv writes them: no value as an empty cell, numbers by repr, text neutralised."""
+    if pd.api.types.is_float_dtype(column.dtype) and not isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
+        values = column.to_numpy()
+        text = values.astype(str).astype(object)  # numpy's shortest repr, as to_csv writes floats
+        text[np.isnan(values)] = None
+        return text.tolist()
+    values = neutralise_formulas(column.to_frame()).iloc[:, 0] if column.dtype == object or pd.api.types.is_string_dtype(column) else column
+    return values.astype(object).where(values.notna(), None).tolist()
 
 
 def _md_cell(v: Any) -> str:
@@ -109,6 +133,75 @@ def export_runs(records: Sequence[dict[str, Any]], fmt: str) -> bytes:
     buf = io.BytesIO()
     frame.to_parquet(buf, index=False)
     return buf.getvalue()
+
+
+def write_runs(store: Store, filter: RunFilter | None, fmt: str, out: BinaryIO, *, with_history: bool = True,
+               skipped: list[str] | None = None) -> int:
+    """The selected runs written to `out` in one of FORMATS a chunk at a time, as they are read (memory stays small at
+    any size); returns how many runs were written. JSON carries each run's history unless `with_history` is False.
+
+    CSV, Markdown and JSON come out byte for byte as `export_runs` makes them from all the runs at once (the header
+    comes first from `Store.columns`); Parquet is written a row group per chunk, each column of its declared type.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format: {fmt!r} is not allowed; expected one of {'|'.join(FORMATS)}")
+    if fmt == "json":
+        count = 0
+        out.write(b"[")
+        for records in store.iter_records(filter=filter, with_history=with_history, skipped=skipped):
+            body = json.dumps(json.loads(to_json(records)), indent=1)[2:-2]  # the list's items, without [ and ]
+            out.write(("\n" if count == 0 else ",\n").encode() + body.encode())
+            count += len(records)
+        out.write(b"]\n" if count == 0 else b"\n]\n")
+        return count
+    config, metrics = store.columns(filter)
+    columns = RUN_COLUMNS + config + metrics
+    frames = store.frames(filter, columns, skipped=skipped)
+    if fmt == "parquet":
+        return _write_parquet(frames, columns, out)
+    empty = pd.DataFrame(columns=columns)
+    out.write((csv_text(empty) if fmt == "csv" else to_markdown(empty)).encode())
+    header_lines = 1 if fmt == "csv" else 2
+    count = 0
+    for frame in frames:
+        text = csv_text(frame) if fmt == "csv" else to_markdown(frame)
+        out.write(text.split("\n", header_lines)[header_lines].encode())
+        count += len(frame)
+    return count
+
+
+def _write_parquet(frames: Iterable[pd.DataFrame], columns: list[str], out: BinaryIO) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .query import VALUE_KINDS
+
+    kinds = {"id": int, "seed": int, "fold": int, **VALUE_KINDS}
+    arrow = {int: pa.int64(), float: pa.float64(), bool: pa.bool_(), str: pa.string()}
+    if any(c not in kinds and c not in RUN_COLUMNS for c in columns):  # a column this version does not declare
+        whole = [f for f in frames]
+        frame = pd.concat(whole, ignore_index=True) if whole else pd.DataFrame(columns=columns)
+        frame.to_parquet(out, index=False)
+        return len(frame)
+    dtypes = {c: {int: "Int64", float: "float64", bool: "boolean", str: object}[kinds.get(c, str)] for c in columns}
+    schema = None
+    writer = None
+    count = 0
+    try:
+        for frame in frames:
+            frame = frame.astype(dtypes)
+            if writer is None:  # the pandas metadata (Int64, boolean) of a typed frame, so reading it back restores them
+                metadata = pa.Table.from_pandas(frame, preserve_index=False).schema.metadata
+                schema = pa.schema([(c, arrow[kinds.get(c, str)]) for c in columns], metadata=metadata)
+                writer = pq.ParquetWriter(pa.PythonFile(out, mode="w"), schema)
+            writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+            count += len(frame)
+        if writer is None:
+            out.write(export_runs([], "parquet"))
+    finally:
+        if writer is not None:
+            writer.close()
+    return count
 
 
 def format_table(frame: pd.DataFrame, fmt: str) -> str:

@@ -11,6 +11,7 @@ from core.charts.curves import metric_vs
 from core.compare import curve_turn, focus_floor, metric_columns, numeric_column, turn_caption
 from core.i18n import _, error_text
 from core.metrics import label, value_text
+from core.query import RunFilter
 from core.studies import STUDIES, get_study
 from core.sweeps import BACKENDS, Axis, SweepSpec, axis_text, default_spec, describe, grid_values, parse_axis
 from ui import jobs
@@ -168,13 +169,14 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
                 st.rerun()
 
 # --- progress and results ----------------------------------------------------------------------------------
-known = store.sweeps()
-if sweep_id is None and not known.empty:
-    st.caption(_("Earlier sweeps:"))
-    st.dataframe(known.sort_values("created_at", ascending=False).assign(settings=known["settings"].map(str)).head(10),
-                 hide_index=True, column_config={**column_labels(known.columns), "settings": st.column_config.Column(_("settings"))})
 if sweep_id is None:
+    latest = store.sweeps(limit=10)  # the latest ten, read alone: a store may hold thousands
+    if not latest.empty:
+        st.caption(_("Earlier sweeps:"))
+        st.dataframe(latest.sort_values("created_at", ascending=False).assign(settings=latest["settings"].map(str)),
+                     hide_index=True, column_config={**column_labels(latest.columns), "settings": st.column_config.Column(_("settings"))})
     st.stop()
+known = store.sweeps([sweep_id])
 if sweep_id not in set(known["id"]):
     st.error(_("No sweep with id {id!r} in the store {path}.").format(id=sweep_id, path=store.path))
     st.stop()
@@ -284,8 +286,8 @@ runs = store.runs(sweep_id=sweep_id)
 if runs.empty:
     st.stop()
 st.subheader(_("Summary table"))
-summary_panel(runs["id"].astype(int).tolist(), key="sweep.summary", stem=f"sweep-{sweep_id}")
+summary_panel(RunFilter(sweeps=(sweep_id,)), key="sweep.summary", stem=f"sweep-{sweep_id}")
 st.caption(_("Every run with its full config:"))
-download_buttons(runs["id"].tolist(), stem=f"sweep-{sweep_id}")
+download_buttons(RunFilter(sweeps=(sweep_id,)), stem=f"sweep-{sweep_id}")
 link_to("pages/runs.py", _("Compare these runs on the Runs page"), icon=":material/table_view:", query_params={"runs.sweep": sweep_id})
 copy_link()

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import random
 import sqlite3
+import struct
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -236,8 +237,15 @@ def poison(path: Path) -> None:
     for study, status, config, metrics, created in rows:
         con.execute("INSERT INTO runs (study, status, config, metrics, created_at, source, fingerprint) VALUES (?, ?, ?, ?, ?, 'x', 'x')",
                     (study, status, config, metrics, created))
-    con.execute("INSERT INTO history (run_id, epoch, split, loss, acc) VALUES (1, 99999999999, 'train', 'abc', X'00')")
-    con.execute("INSERT INTO history (run_id, epoch, split, loss, acc) VALUES (1, 77, 'nope', 1.0, 0.5)")
+    # run 1's packed history gets two rows no reader can use (an epoch past any run's, a split code that names none),
+    # and unreadable runs get history rows of the wrong types and lengths
+    epoch, split, loss, acc = con.execute("SELECT epoch, split, loss, acc FROM histories WHERE run_id = 1").fetchone()
+    nan = struct.pack("<d", math.nan)
+    con.execute("UPDATE histories SET epoch = ?, split = ?, loss = ?, acc = ? WHERE run_id = 1",
+                (epoch + struct.pack("<2H", 65535, 77), split + bytes([0, 9]), loss + struct.pack("<2d", 1.0, 1.0),
+                 (acc or nan * len(split)) + struct.pack("<2d", 0.5, 0.5)))
+    con.execute("INSERT INTO histories (run_id, epoch, split, loss, acc) VALUES (5, 'abc', X'00', X'00', X'00')")
+    con.execute("INSERT INTO histories (run_id, epoch, split, loss, acc) VALUES (6, X'01000200', X'00', X'0000000000000000', NULL)")
     con.execute("INSERT INTO sweeps (id, study, settings, created_at) VALUES ('bad', 'polynomial', '{oops', 'now')")
     con.commit()
     con.close()

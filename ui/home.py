@@ -9,7 +9,7 @@ from core.metrics import METRICS
 from ui.language import column_labels
 from ui.navigation import PAGES
 from ui.runner import get_store
-from ui.share import stored_runs
+from ui.share import read_or_stop
 
 LATEST = 10
 
@@ -28,12 +28,12 @@ def render() -> None:
             st.page_link(page.path, label=_(page.title), icon=page.icon)
             st.caption(_(page.teaches))
     st.subheader(_("Latest runs"))
-    frame = stored_runs(get_store())
-    if frame.empty:
+    store = get_store()
+    latest = read_or_stop(store, lambda skipped: store.page(limit=LATEST, skipped=skipped))  # newest first, read alone
+    if latest.empty:
         st.info(_("No runs stored yet. Open a page and move a slider: each training run lands here."))
         return
-    latest = frame.sort_values("id", ascending=False).head(LATEST)
     metrics = [c for c in METRICS if c in latest.columns and latest[c].notna().any()]
     st.dataframe(latest[["id", "study", "status", "created_at", *metrics]], hide_index=True,
                  column_config=column_labels(["id", "study", "status", "created_at", *metrics]))
-    st.caption(_("{n} runs stored in `{path}`. See them all on the Runs page.").format(n=len(frame), path=get_store().path))
+    st.caption(_("{n} runs stored in `{path}`. See them all on the Runs page.").format(n=store.count(), path=store.path))

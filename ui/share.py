@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any, Sequence
 from urllib.parse import urlencode
 
@@ -10,8 +11,9 @@ import streamlit as st
 
 from core import summary as summary_tables
 from core.i18n import _, error_text
+from core.query import RunFilter
 from core.store import Store, StoreError
-from core.tables import FORMATS, ImportRefused, export_runs, import_bytes
+from core.tables import FORMATS, ImportRefused, import_bytes, write_runs
 from ui.runner import get_store
 
 MIME = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet", "markdown": "text/markdown"}
@@ -35,17 +37,33 @@ def copy_link(container: Any = None) -> None:
     where.code(current_link(), language=None)
 
 
-def download_buttons(ids: Sequence[int], stem: str = "overfit-lab-runs", container: Any = None) -> None:
-    """One download button per export format for the given runs (full configs; JSON adds histories)."""
+def _selection(runs: Sequence[int] | RunFilter) -> RunFilter:
+    """The runs a panel works on: a filter as it is, a list of run ids as a filter of those ids."""
+    return runs if isinstance(runs, RunFilter) else RunFilter(ids=tuple(int(i) for i in runs))
+
+
+def download_buttons(runs: Sequence[int] | RunFilter, stem: str = "overfit-lab-runs", container: Any = None) -> None:
+    """One download button per export format for the given runs (ids or a filter; full configs, JSON adds histories).
+
+    Each file is written when its button is clicked (a callable), a chunk of runs at a time: a page never builds an
+    export of thousands of runs it may not be asked for."""
     where = container or st
-    if not ids:
+    selection = _selection(runs)
+    if selection.ids is not None and not selection.ids:
         where.caption(_("No runs to download."))
         return
     store = get_store()
+
+    def export(fmt: str):
+        def data() -> bytes:
+            buf = io.BytesIO()
+            write_runs(store, selection, fmt, buf, with_history=fmt == "json")
+            return buf.getvalue()
+        return data
+
     cols = where.columns(len(FORMATS))
     for col, fmt in zip(cols, FORMATS):
-        records = store.records(list(ids), with_history=fmt == "json")
-        col.download_button(fmt, export_runs(records, fmt), icon=":material/download:", file_name=f"{stem}.{SUFFIX[fmt]}", mime=MIME[fmt],
+        col.download_button(fmt, export(fmt), icon=":material/download:", file_name=f"{stem}.{SUFFIX[fmt]}", mime=MIME[fmt],
                             key=f"download.{stem}.{fmt}", on_click="ignore")
 
 
@@ -74,9 +92,15 @@ def import_box(container: Any = None) -> list[int]:
 
 def stored_runs(store: Store, container: Any = None) -> pd.DataFrame:
     """Every readable stored run as the runs table; rows that cannot be read are left out, with a warning saying why."""
+    return read_or_stop(store, lambda skipped: store.runs(skipped=skipped), container)
+
+
+def read_or_stop(store: Store, read: Any, container: Any = None) -> Any:
+    """`read(skipped)` from the store: a store that cannot be read is one error line and the page stops there; rows
+    that cannot be read are left out, with a warning saying why."""
     skipped: list[str] = []
     try:
-        frame = store.runs(skipped=skipped)
+        out = read(skipped)
     except StoreError as exc:
         (container or st).error(error_text(exc), icon=":material/database:")
         st.stop()
@@ -84,7 +108,7 @@ def stored_runs(store: Store, container: Any = None) -> pd.DataFrame:
         more = _(" (and {n} more)").format(n=len(skipped) - 1) if len(skipped) > 1 else ""
         (container or st).warning(_("{n} stored run(s) in {path} cannot be read and are left out: {first}{more}").format(
             n=len(skipped), path=store.path, first=skipped[0], more=more), icon=":material/database:")
-    return frame
+    return out
 
 
 def link_to(page: str, label: str, icon: str | None = None, query_params: dict[str, str] | None = None) -> None:
@@ -100,10 +124,12 @@ def link_to(page: str, label: str, icon: str | None = None, query_params: dict[s
         st.markdown(f"[{label}](/{url}{'?' + urlencode(query_params) if query_params else ''})")
 
 
-def summary_panel(ids: Sequence[int], key: str, stem: str) -> None:
-    """The summary table of these runs (one study): shown, with copyable Markdown and LaTeX and a download per format."""
+def summary_panel(runs: Sequence[int] | RunFilter, key: str, stem: str) -> None:
+    """The summary table of these runs (ids or a filter; one study): shown, with copyable Markdown and LaTeX and a
+    download per format. Only the selected runs are read, once."""
     store = get_store()
-    runs = store.runs(list(ids))
+    selection = _selection(runs)
+    runs = store.runs(filter=selection)
     if runs.empty:
         st.info(_("No runs to summarise."))
         return
@@ -116,7 +142,7 @@ def summary_panel(ids: Sequence[int], key: str, stem: str) -> None:
         st.info(_("Pick one or more metrics for the summary table."))
         return
     try:  # no metric at all (every run diverged): the table still shows the settings and what was left out
-        [summary] = summary_tables.summaries(store, list(ids), metrics=metrics or None)
+        [summary] = summary_tables.summaries(store, metrics=metrics or None, runs=runs)
     except ValueError as exc:
         st.error(_("No summary: {problem}").format(problem=exc))
         return

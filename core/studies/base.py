@@ -10,6 +10,7 @@ config into points (folds, expansions such as a learning curve's training sizes)
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
@@ -109,8 +110,9 @@ class Study:
             raise ValueError(f"study {self.id}: headline names unknown metric(s) {', '.join(unknown)}")
         object.__setattr__(self, "config_class", _make_config_class(self))
 
-    @property
+    @functools.cached_property
     def param_map(self) -> dict[str, Param]:
+        """The parameters by name (made once: every config check and every stored run looks names up here)."""
         return {p.name: p for p in self.params}
 
     def param(self, name: str) -> Param:
