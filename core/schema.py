@@ -126,10 +126,20 @@ def yes_no(v: Any, what: str) -> bool:
 def text(v: Any, what: str, max_len: int = MAX_TEXT, printable: bool = False) -> str:
     """A string of at most `max_len` characters (without control characters when `printable`)."""
     v = _scalar(v)
-    if not isinstance(v, str) or len(v) > max_len or (printable and not v.isprintable()):
+    if not isinstance(v, str) or len(v) > max_len or (printable and not v.isprintable()) or not _encodable(v):
         kind = "printable text" if printable else "text"
         raise SchemaError(f"{what} = {short_repr(v)} is not allowed; expected {kind} of at most {max_len} characters")
     return v
+
+
+def _encodable(v: str) -> bool:
+    """Whether a string can be written as UTF-8: a lone surrogate ('\\ud800', legal in JSON) cannot, and would break
+    every later export of the store (CSV, Parquet) that holds it."""
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def metric_value(name: str, v: Any, what: str) -> Any:
