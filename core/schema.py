@@ -138,6 +138,7 @@ def metric_value(name: str, v: Any, what: str) -> Any:
 def check_config(study_id: str, config: Any, where: str, complete: bool = True) -> dict[str, Any]:
     """Every parameter of the study, validated by its declaration, plus fold/folds when present.
 
+    An optional parameter (`Param.optional`) may be absent, and is left out at its default, as stored configs have it.
     `complete=False` lets parameters be left out (they take their defaults later), as a hand-made model file may.
     """
     from .studies import STUDIES
@@ -150,16 +151,19 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
         names = ", ".join(short_repr(k, 40) for k in unknown[:5])
         raise SchemaError(f"{where}: config: unknown parameter(s) {names} for study {study_id}")
     absent = [p.name for p in study.params if p.name not in config or is_blank(config[p.name])]
-    if absent and complete:
-        raise SchemaError(f"{where}: config: study {study_id} needs parameter(s) {', '.join(absent)}")
+    needed = [name for name in absent if not study.param(name).optional]  # an optional one absent means its default
+    if needed and complete:
+        raise SchemaError(f"{where}: config: study {study_id} needs parameter(s) {', '.join(needed)}")
     clean: dict[str, Any] = {}
     for p in study.params:
         if p.name in absent:
             continue
         try:
-            clean[p.name] = p.validate(config[p.name])
+            value = p.validate(config[p.name])
         except ValueError as exc:
             raise SchemaError(f"{where}: config: {exc}") from None
+        if not (p.optional and value == p.default):  # stored as core.studies.config_dict writes it: left out
+            clean[p.name] = value
     folds, fold = config.get("folds"), config.get("fold")
     if not is_blank(folds):
         clean["folds"] = whole_number(folds, f"{where}: config: folds", 2, MAX_FOLDS)
