@@ -94,6 +94,7 @@ def weight_summary(model: nn.Module, include_bias: bool = False) -> tuple[dict[s
 CLASSIFICATION_PARAMS: tuple[Param, ...] = (
     P.seed,
     P.dataset,
+    P.n_classes,
     P.model,
     P.hidden,
     P.depth,
@@ -117,6 +118,12 @@ CLASSIFICATION_PARAMS: tuple[Param, ...] = (
     P.n_train.replace(default=400, help="Number of training points (2-D sets only)."),
     P.n_test.replace(default=400, help="Number of test points (2-D sets only)."),
     P.noise.replace(default=0.2, high=2.0, help="Noise of the 2-D sets (ignored for images)."),
+    P.data_path,
+    P.x.replace(help="dataset=csv: the two feature columns, comma-separated."),
+    P.y.replace(help="dataset=csv: the label column (2 to 10 classes; numbers or text)."),
+    P.data_rows,
+    P.data_hash,
+    P.test_fraction,
 )
 
 
@@ -131,14 +138,18 @@ def classification_params(**overrides) -> tuple[Param, ...]:
 
 
 def classification_data(cfg) -> DataBundle:
-    """Digits, MNIST or a 2-D set, as `cfg.dataset` says."""
+    """Digits, MNIST, a 2-D set or a table of your own, as `cfg.dataset` says."""
     from ..data import digits, mnist, toy_bundle
 
     if cfg.dataset == "digits":
         return digits(seed=cfg.seed)
     if cfg.dataset == "mnist":
         return mnist()
-    return toy_bundle(cfg.dataset, cfg.n_train, cfg.n_test, cfg.noise, cfg.seed)
+    if cfg.dataset == "csv":
+        from ..data.upload import csv_bundle
+
+        return csv_bundle(cfg, "classification")
+    return toy_bundle(cfg.dataset, cfg.n_train, cfg.n_test, cfg.noise, cfg.seed, cfg.n_classes)
 
 
 def classification_model(cfg, data: DataBundle, g: torch.Generator) -> nn.Module:
@@ -152,6 +163,13 @@ def classification_model(cfg, data: DataBundle, g: torch.Generator) -> nn.Module
 
 
 def check_classification(cfg) -> None:
+    from ..data.toy2d import MULTICLASS
+    from ..data.upload import check_config
+
+    if cfg.n_classes != 2 and cfg.dataset not in MULTICLASS:
+        source = "a CSV's come from its label column" if cfg.dataset == "csv" else f"dataset={cfg.dataset} has its own"
+        raise ValueError(f"n_classes: applies to {' and '.join(MULTICLASS)} ({source})")
+    check_config(cfg, 2, "label")
     if cfg.augment and cfg.dataset not in IMAGE_DATASETS:
         raise ValueError(f"augment: image augmentation applies to digits and mnist, not dataset={cfg.dataset}")
     if cfg.model == "softmax" and (cfg.dropout > 0 or cfg.batch_norm):
