@@ -20,35 +20,37 @@ SPLIT_SHAPES = {"train": "circle", "val": "square", "test": "triangle-up"}
 
 
 def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n_classes: int | None = None,
-                   splits: Sequence[str] | None = None, title: str | None = None, height: int = 400) -> alt.LayerChart:
+                   splits: Sequence[str] | None = None, title: str | None = None, height: int = 400,
+                   axis_titles: tuple[str, str] = ("x₁", "x₂")) -> alt.LayerChart:
     """The field of `core.boundary.boundary_frame` with the points of `points_frame` on top.
 
     Two classes: the field is p(class 1) on a diverging scale (white where the model is undecided, 0.5); more
     classes: the predicted class's colour, paler where the model is less sure (white at 1/k). Points are filled
     with their label's colour; their shape tells the split (train ●, validation ■, test ▲ outlined in black).
     `n_classes` and `splits` default to what the frames hold; pass them to keep the spec fixed across redraws.
+    `axis_titles` name the two inputs (a table's columns). A field made by `field_image` is drawn as one picture.
     """
     if n_classes is None:
         labels = points["label"] if points is not None and len(points) else field["predicted"]
         n_classes = max(2, int(labels.max()) + 1, int(field["predicted"].max()) + 1)
     classes = list(range(n_classes))
     palette = CLASS_COLORS[:n_classes]
-    x = alt.X("x1_lo:Q", title="x₁", scale=alt.Scale(zero=False, nice=False))
-    y = alt.Y("x2_lo:Q", title="x₂", scale=alt.Scale(zero=False, nice=False))
+    x = alt.X("x1_lo:Q", title=axis_titles[0], scale=alt.Scale(zero=False, nice=False))
+    y = alt.Y("x2_lo:Q", title=axis_titles[1], scale=alt.Scale(zero=False, nice=False))
     tooltip = [alt.Tooltip("x1:Q", format=".2f", title="x₁"), alt.Tooltip("x2:Q", format=".2f", title="x₂"),
                alt.Tooltip("predicted:N", title=_("predicted class")),
                alt.Tooltip("confidence:Q", format=".0%", title=_("confidence"))]
     # opaque tiles in light tints: translucent tiles let hairlines show where neighbours meet
-    if n_classes == 2:
-        color = alt.Color("p_class1:Q", title=_("p(class 1)"),
-                          scale=alt.Scale(domain=[0, 0.5, 1], range=[_tint(palette[0], 0.55), "#ffffff", _tint(palette[1], 0.55)]),
-                          legend=alt.Legend(gradientLength=90, format=".1f"))
-        cells = alt.Chart(field).mark_rect().encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=color, tooltip=tooltip)
+    if "url" in field.columns:  # the field as one picture (field_image): one image mark, smoothed by the browser
+        cells = alt.Chart(field).mark_image(aspect=False).encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", url="url:N")
+        if n_classes == 2:  # the picture has no colour channel: an invisible rect carries the p(class 1) legend
+            legend = alt.Chart(field).mark_rect(opacity=0).encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=_p_color(palette))
+            cells = alt.layer(cells, legend)
+    elif n_classes == 2:
+        cells = alt.Chart(field).mark_rect().encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=_p_color(palette), tooltip=tooltip)
     else:
-        # the predicted class's colour, mixed with white by how unsure the model is (LEVELS steps of confidence)
-        shades = [_tint(c, 0.6 * level / (LEVELS - 1)) for c in palette for level in range(LEVELS)]
-        level = ((field["confidence"] - 1.0 / n_classes) / (1 - 1.0 / n_classes) * (LEVELS - 1)).round().clip(0, LEVELS - 1)
-        shaded = field.assign(shade=(field["predicted"] * LEVELS + level).astype(int))
+        shades = _shades(palette)
+        shaded = field if "shade" in field else shade_cells(field, n_classes)
         cells = alt.Chart(shaded).mark_rect().encode(
             x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q",
             color=alt.Color("shade:O", scale=alt.Scale(domain=list(range(len(shades))), range=shades), legend=None),
@@ -72,6 +74,67 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
                 filled=True, size=50, stroke=outline, strokeWidth=1, opacity=0.95).encode(**encoding))
     chart = alt.layer(*layers)
     return chart.properties(title=title or _("Decision boundary"), height=height)
+
+
+P_STRENGTH = 0.55  # how strong the two classes' tints are where the model is sure (p = 0 or 1)
+
+
+def _p_color(palette: Sequence[str]) -> alt.Color:
+    """p(class 1) on a diverging scale: class 0's tint at 0, white at 0.5 (undecided), class 1's tint at 1."""
+    return alt.Color("p_class1:Q", title=_("p(class 1)"),
+                     scale=alt.Scale(domain=[0, 0.5, 1], range=[_tint(palette[0], P_STRENGTH), "#ffffff", _tint(palette[1], P_STRENGTH)],
+                                     interpolate="rgb"),
+                     legend=alt.Legend(gradientLength=90, format=".1f"))
+
+
+def _shades(palette: Sequence[str]) -> list[str]:
+    """The predicted class's colour, mixed with white by how unsure the model is (LEVELS steps of confidence)."""
+    return [_tint(c, 0.6 * level / (LEVELS - 1)) for c in palette for level in range(LEVELS)]
+
+
+def field_image(field: pd.DataFrame, n_classes: int) -> pd.DataFrame:
+    """The field of `core.boundary.boundary_frame` as one picture: a row with the grid's extent (x1_lo, x1_hi, x2_lo,
+    x2_hi) and `url`, a PNG (data URL) with a pixel per cell in the colours `boundary_chart` gives the cells.
+
+    `boundary_chart` draws such a frame as one image mark, which the browser smooths: a live view sends a few
+    kilobytes a frame instead of a row per cell, and the browser draws one image instead of thousands of rects.
+    """
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    nx, ny = field["x1"].nunique(), field["x2"].nunique()
+    if nx * ny != len(field):
+        raise ValueError("field_image: the field is not a full grid of cells")
+    palette = CLASS_COLORS[:n_classes]
+    rgb = lambda c: np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)  # noqa: E731
+    if n_classes == 2:
+        p = field["p_class1"].to_numpy(dtype=np.float64)[:, None]
+        low, mid, high = rgb(_tint(palette[0], P_STRENGTH)), rgb("#ffffff"), rgb(_tint(palette[1], P_STRENGTH))
+        pixels = np.where(p < 0.5, low + (mid - low) * (p / 0.5), mid + (high - mid) * ((p - 0.5) / 0.5))
+    else:
+        shades = np.stack([rgb(c) for c in _shades(palette)])
+        shade = (field if "shade" in field else shade_cells(field, n_classes))["shade"].to_numpy()
+        pixels = shades[shade]
+    # cells run along x1 first, from the lowest x2 up; a picture's first row is its top
+    picture = np.round(pixels).astype(np.uint8).reshape(ny, nx, 3)[::-1]
+    buffer = io.BytesIO()
+    Image.fromarray(picture, "RGB").save(buffer, format="PNG")
+    row = {"x1_lo": float(field["x1_lo"].min()), "x1_hi": float(field["x1_hi"].max()), "x2_lo": float(field["x2_lo"].min()),
+           "x2_hi": float(field["x2_hi"].max()), "url": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}
+    if n_classes == 2:
+        row["p_class1"] = 0.5  # for the legend's invisible rect
+    return pd.DataFrame([row])
+
+
+def shade_cells(field: pd.DataFrame, n_classes: int) -> pd.DataFrame:
+    """The field with `shade`: its predicted class × LEVELS + how sure the model is (0 undecided … LEVELS-1 certain), the
+    colour a cell gets with more than two classes. A field that has it already is drawn as it is (a live view computes
+    it with the field, so the chart's data is the frame it was given)."""
+    level = ((field["confidence"] - 1.0 / n_classes) / (1 - 1.0 / n_classes) * (LEVELS - 1)).round().clip(0, LEVELS - 1)
+    return field.assign(shade=(field["predicted"] * LEVELS + level).astype(int))
 
 
 def _tint(color: str, strength: float) -> str:
