@@ -328,8 +328,8 @@ class Trainer:
     # --- the thread -------------------------------------------------------------------------------------------------
 
     def _pause(self, message: str) -> None:
+        self._publish(message, playing=False)  # published before `playing` turns False: whoever sees it paused sees why
         self.playing = False
-        self._publish(message)
 
     def _stop_message(self) -> str:
         runs = self.runs
@@ -340,7 +340,7 @@ class Trainer:
             return f"stopped at the epoch limit ({self.max_epochs}); raise it to train on"
         return ""
 
-    def _publish(self, message: str) -> Snapshot:
+    def _publish(self, message: str, playing: bool | None = None) -> Snapshot:
         runs = self.runs
         now = time.monotonic()
         self._rate.append((now, runs.epoch))
@@ -348,7 +348,7 @@ class Trainer:
         rate = (last[1] - first[1]) / (last[0] - first[0]) if last[0] > first[0] and last[1] >= first[1] else 0.0
         self.message = message
         self._version += 1
-        snap = Snapshot(self._version, runs.epoch, self.playing, runs.done, message,
+        snap = Snapshot(self._version, runs.epoch, self.playing if playing is None else playing, runs.done, message,
                         tuple(runs.panel(i) for i in range(len(runs))), runs.points, runs.splits, runs.n_classes, rate)
         self._snapshot = snap
         return snap
