@@ -56,8 +56,9 @@ def model_widget(key: str, value):
 with left:
     data_tab, net_tab, stop_tab, compare_tab = st.tabs([_("Data"), _("Network"), _("Stop and speed"), _("Side by side")])
 with data_tab:
+    # options as the config names them (a URL carries the label a segmented control shows)
     dataset = model_widget("pg.dataset", segmented(st, _("data set"), DATASETS, "moons", key="pg.dataset",
-                                                  format_func=lambda d: _("your CSV") if d == "csv" else d))
+                                                  help=_("csv: a table of your own (two numeric features and a label).")))
     a: dict[str, object] = {"dataset": dataset, "model": "mlp"}
     if dataset in MULTICLASS:
         a["n_classes"] = model_widget("pg.n_classes", param_input("n_classes", study=STUDY, key="pg.n_classes",
