@@ -86,3 +86,30 @@ def test_every_page_renders_its_charts(server, browser):
         page.close()
     context.close()
     assert not failures, "\n".join(failures)
+
+
+def test_the_playground_animates(server, browser):
+    """While playing, the decision boundary's picture changes between two screenshots; no exception is shown."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/playground?pg.points=200", wait_until="domcontentloaded")
+        wait_finished(page)
+        boundary = page.locator("[data-testid='stVegaLiteChart']").first
+        boundary.locator("canvas, svg").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_selector("text=/playing/", timeout=30_000)
+        page.wait_for_timeout(1000)
+        first = boundary.screenshot()
+        page.wait_for_timeout(1500)
+        second = boundary.screenshot()
+        epoch = page.locator("text=/Epoch \\d+/").first.inner_text()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "playground-playing.png"), full_page=True)
+        assert first != second, "the decision boundary did not change while playing"
+        assert int(epoch.split()[1]) > 1
+        assert not page.locator("[data-testid='stException']").count()
+        page.get_by_role("button", name="Pause").click()
+        page.wait_for_selector("text=/paused/", timeout=30_000)
+    finally:
+        page.close()
