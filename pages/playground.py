@@ -231,8 +231,8 @@ def live_view() -> None:
     for i, where in enumerate(panels):
         with where:
             if len(snap.panels) > 1:
-                live.draw_boundary(st, snap, i, axis_titles, height=330)
-                live.draw_network(st, snap, i, height=170)
+                live.draw_boundary(st, snap, i, axis_titles, height=380)
+                live.draw_network(st, snap, i, height=200)
             else:
                 top = st.columns([3, 2])
                 live.draw_boundary(top[0], snap, i, axis_titles, height=380)

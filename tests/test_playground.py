@@ -145,8 +145,9 @@ def test_side_by_side_trains_two_panels_and_save_stores_both(page, isolated_stor
     at.button(key="pg.step").click().run()
     assert not at.exception and epoch_shown(at) == 2
     labels = [m.label for m in at.metric]
-    assert "A: test loss" in labels and any(label.startswith("B: l2 0.01") for label in labels)
-    assert len(at.get("vega_lite_chart")) == 5  # a boundary and a network per panel, and the curves
+    assert "A: test loss" in labels and "B: test loss" in labels
+    assert [p.label for p in trainer_of(at).snapshot().panels] == ["A", "B: l2 0.01"]  # B's default: A with L2
+    assert len(at.get("vega_lite_chart")) == 6  # a boundary and a network per panel, loss and accuracy
     assert Store(isolated_store).runs().empty
     at.button(key="pg.save").click().run()
     assert at.success and not at.exception

@@ -20,7 +20,8 @@ import pandas as pd
 import streamlit as st
 
 from core.charts.boundary import boundary_chart
-from core.charts.playground import curves_pair, network_chart, thin
+from core.charts.curves import fit_width
+from core.charts.playground import live_curves, network_chart, thin
 from core.charts.stable import FixedSpec
 from core.i18n import _
 from core.playground import Runs, Snapshot, Trainer
@@ -152,19 +153,23 @@ def history(snap: Snapshot) -> pd.DataFrame:
 
 
 def draw_curves(where: Any, snap: Snapshot) -> None:
-    """Loss and accuracy by epoch of every panel (long runs thinned to a few hundred epochs)."""
+    """Loss and accuracy by epoch of every panel, side by side, each filling its column (long runs thinned to a few
+    hundred epochs)."""
     frame = thin(history(snap))
     runs = tuple(p.label for p in snap.panels)
-    spec = _spec(("curves", runs, snap.splits), lambda h: curves_pair(h, runs=runs, splits=snap.splits), frame)
-    where.vega_lite_chart(spec=spec.spec_with(frame))
+    for column, (y, title) in zip(where.columns(2), [("loss", _("Loss by epoch")), ("acc", _("Accuracy by epoch"))]):
+        spec = _spec(("curves", y, runs, snap.splits),
+                     lambda h: fit_width(live_curves(h, y, runs=runs, splits=snap.splits, title=title)), frame)
+        column.vega_lite_chart(spec=spec.spec_with(frame))
 
 
 def metrics_line(where: Any, snap: Snapshot, i: int) -> None:
-    """Panel i's latest numbers as metrics."""
+    """Panel i's latest numbers as metrics: one row of four, or two rows of two in a half-width panel."""
     panel = snap.panels[i]
     rec = panel.record
-    cols = where.columns(4)
+    wide = len(snap.panels) == 1
+    cols = where.columns(4) if wide else [*where.columns(2), *where.columns(2)]
     for col, (label, name, fmt) in zip(cols, [(_("train loss"), "train_loss", "{:.4f}"), (_("test loss"), "test_loss", "{:.4f}"),
                                                (_("train accuracy"), "train_acc", "{:.1%}"), (_("test accuracy"), "test_acc", "{:.1%}")]):
         value = rec.get(name)
-        col.metric(f"{panel.label}: {label}" if len(snap.panels) > 1 else label, fmt.format(value) if value is not None else "—")
+        col.metric(label if wide else f"{panel.label.split(':')[0]}: {label}", fmt.format(value) if value is not None else "—")

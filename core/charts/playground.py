@@ -21,23 +21,20 @@ RUN_DASHES = [[1, 0], [5, 3]]  # panel A solid, panel B dashed
 def network_chart(nodes: pd.DataFrame, edges: pd.DataFrame, layers: pd.DataFrame, *, title: str | None = None,
                   height: int = 220) -> alt.LayerChart:
     """The network of `core.playground.network_frames`: a line per weight, as wide as the weight is large (relative to
-    the largest), blue for positive and orange for negative weights; a dot per unit; each layer's width on top."""
+    the largest), blue for positive and orange for negative weights (said in the title); a dot per unit; each layer's
+    width on top."""
     axis = dict(axis=None, scale=alt.Scale(zero=False, nice=False, padding=12))
     lines = alt.Chart(edges).mark_rule(opacity=0.75).encode(
         x=alt.X("x:Q", **axis), y=alt.Y("y:Q", **axis), x2="x2:Q", y2="y2:Q",
         strokeWidth=alt.StrokeWidth("magnitude:Q", scale=alt.Scale(range=[0.1, 5]), legend=None),
         color=alt.Color("sign:N", scale=alt.Scale(domain=list(SIGN_COLORS), range=list(SIGN_COLORS.values())),
-                        legend=alt.Legend(title=_("weight"), orient="bottom", labelExpr=_sign_label_expr())),
+                        legend=None),  # the title names the colours: a legend would take the diagram's height
         tooltip=[alt.Tooltip("weight:Q", format=".3f", title=_("weight"))],
     )
     dots = alt.Chart(nodes).mark_circle(size=70, color="#444444", opacity=1).encode(x="x:Q", y="y:Q")
     text = alt.Chart(layers).mark_text(fontSize=11, baseline="bottom").encode(x="x:Q", y="y:Q", text="text:N")
-    return alt.layer(lines, dots, text).properties(title=title or _("Network (line width: |weight|)"), height=height,
+    return alt.layer(lines, dots, text).properties(title=title or _("Network (weights: blue +, orange −)"), height=height,
                                                    view=alt.ViewBackground(stroke=None))
-
-
-def _sign_label_expr() -> str:
-    return f"datum.label === 'positive' ? {_('positive')!r} : {_('negative')!r}"
 
 
 def live_curves(history: pd.DataFrame, y: str, *, runs: Sequence[str], splits: Sequence[str], title: str,
