@@ -151,3 +151,21 @@ def test_the_runs_page_does_not_offer_to_re_run_an_imported_csv_run(app_test, fi
     assert not at.exception
     assert any("never reads a data_path" in w.value for w in at.warning)
     assert not [b for b in at.button if b.key == "runs.rerun_button"]
+
+
+def test_the_classification_and_regression_pages_train_an_upload(app_test, files, isolated_store):
+    clf, reg = files
+    at = app_test("pages/classification.py")
+    before = Store(isolated_store).count()
+    at.file_uploader(key="clf.csv.file").set_value(("points.csv", clf.read_bytes(), "text/csv")).run()
+    assert not at.exception and not at.error
+    assert float(next(m.value for m in at.metric if m.label == "your table: test accuracy").rstrip("%")) > 50
+    assert Store(isolated_store).count() == before + 1
+    at = app_test("pages/regression.py", {"regression.tab": "Polynomial"})
+    before = Store(isolated_store).count()
+    at.file_uploader(key="reg.csv.file").set_value(("fit.csv", with_cell(reg.read_text(), 3, 1, "-SUM(1)"), "text/csv")).run()
+    assert any("spreadsheet formula" in e.value for e in at.error) and Store(isolated_store).count() == before
+    at.file_uploader(key="reg.csv.file").set_value(("fit.csv", reg.read_bytes(), "text/csv")).run()
+    assert not at.exception and not at.error and Store(isolated_store).count() == before + 1
+    assert [at.selectbox(key=f"reg.csv.col{i}").value for i in range(2)] == ["x", "y"]
+    assert any(m.label == "test MSE (standardised)" for m in at.metric)
