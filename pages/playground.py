@@ -247,7 +247,9 @@ def live_view() -> None:
 
 
 with right:
-    st.fragment(run_every=live.REDRAW_S if playing_now else None)(live_view)()
+    # no faster than the epochs come: at a speed cap of a few epochs a second, a redraw per epoch is enough
+    redraw = max(live.REDRAW_S, 1 / float(speed)) if speed != "max" else live.REDRAW_S
+    st.fragment(run_every=redraw if playing_now else None)(live_view)()
 
 # --- keep and share ----------------------------------------------------------------------------------------------
 st.header(_("Keep and share"))

@@ -169,3 +169,20 @@ def test_settings_come_back_from_the_url(app_test):
         assert "--set n_classes=3" in command and "--set depth=3" in command  # the shared run, on the command line
     finally:
         trainer_of(at).close()
+
+
+def test_exports_are_png_svg_and_csv():
+    from core.charts.boundary import boundary_chart
+    from core.charts.playground import chart_bytes, curves_pair
+    from core.tables import csv_text
+
+    runs = Runs([SMALL], ["A"])
+    runs.step()
+    panel = runs.panel(0)
+    chart = boundary_chart(panel.field, runs.points, n_classes=2)
+    assert chart_bytes(chart, "png").startswith(b"\x89PNG")
+    svg = chart_bytes(curves_pair(panel.history, runs=["A"], splits=runs.splits), "svg")
+    assert svg.lstrip().startswith(b"<svg") and b"epoch" in svg
+    assert csv_text(runs.points).splitlines()[0].split(",")[:2] == ["x1", "x2"]
+    with pytest.raises(ValueError, match="format"):
+        chart_bytes(chart, "pdf")
