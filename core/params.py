@@ -238,3 +238,8 @@ P = _Shared()
 def shared_params() -> dict[str, Param]:
     """Every shared parameter by name."""
     return {f.name: getattr(P, f.name) for f in dataclasses.fields(P)}
+
+
+def table_params(x_help: str, y_help: str) -> tuple[Param, ...]:
+    """The parameters `dataset=csv` adds to a study (core.data.upload.CSV_PARAMS), with its own help for x and y."""
+    return (P.data_path, P.x.replace(help=x_help), P.y.replace(help=y_help), P.data_rows, P.data_hash, P.test_fraction)

@@ -33,6 +33,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
+from ..params import table_params
 from .bundle import DataBundle, Split, derive_seed
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -45,7 +46,7 @@ MEMORY_FILES = 4  # uploaded files kept in memory (20 MB each at most)
 FORMULA_START = ("=", "+", "-", "@")
 MISSING = {"", "na", "nan", "n/a", "null", "none"}  # cells read as 'no value'
 HASH_DIGITS = 16
-CSV_PARAMS = ("data_path", "x", "y", "data_rows", "data_hash", "test_fraction")  # what dataset=csv adds to a config
+CSV_PARAMS = tuple(p.name for p in table_params("", ""))  # what dataset=csv adds to a config
 
 
 class UploadError(ValueError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from ..params import P, Param
+from ..params import P, Param, table_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,12 +118,8 @@ CLASSIFICATION_PARAMS: tuple[Param, ...] = (
     P.n_train.replace(default=400, help="Number of training points (2-D sets only)."),
     P.n_test.replace(default=400, help="Number of test points (2-D sets only)."),
     P.noise.replace(default=0.2, high=2.0, help="Noise of the 2-D sets (ignored for images)."),
-    P.data_path,
-    P.x.replace(help="dataset=csv: the two feature columns, comma-separated."),
-    P.y.replace(help="dataset=csv: the label column (2 to 10 classes; numbers or text)."),
-    P.data_rows,
-    P.data_hash,
-    P.test_fraction,
+    *table_params("dataset=csv: the two feature columns, comma-separated.",
+                  "dataset=csv: the label column (2 to 10 classes; numbers or text)."),
 )
 
 

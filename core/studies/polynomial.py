@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..params import P
+from ..params import P, table_params
 from .base import DefaultSweep, Report, Study, train_config_from
 from .common import linear_weights
 
@@ -139,12 +139,7 @@ STUDY = Study(
         P.val_fraction,
         P.dataset.replace(default="cubic", choices=("cubic", "csv"), optional=True,
                           help="cubic: the textbook polynomial plus noise; csv: a table of your own (data_path, x, y)."),
-        P.data_path,
-        P.x.replace(help="dataset=csv: the x column."),
-        P.y.replace(help="dataset=csv: the y column (the target)."),
-        P.data_rows,
-        P.data_hash,
-        P.test_fraction,
+        *table_params("dataset=csv: the x column.", "dataset=csv: the y column (the target)."),
     ),
     data=data,
     model=model,
