@@ -224,7 +224,8 @@ playing_now = tr.playing
 def live_view() -> None:
     """Redraw from the trainer's latest snapshot (re-run by the browser every REDRAW_S seconds while playing)."""
     snap = tr.snapshot()
-    state = _("playing") if snap.playing else (snap.message or _("paused"))
+    idle = _("ready: press Play, or Step for one epoch") if snap.epoch == 0 else _("paused")
+    state = _("playing") if snap.playing else (snap.message or idle)
     speed_text = _(", {rate:.0f} epochs/s").format(rate=snap.epochs_per_s) if snap.playing and snap.epochs_per_s else ""
     st.markdown(_("**Epoch {epoch}** · {state}{speed}").format(epoch=snap.epoch, state=state, speed=speed_text))
     panels = st.columns(len(snap.panels)) if len(snap.panels) > 1 else [st.container()]
