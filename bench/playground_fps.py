@@ -6,8 +6,8 @@ as fast as it trains). After Play, for `--seconds`:
 
 - **server updates/s**: WebSocket messages from the server that carry the decision boundary's data (its Arrow table
   names the column `p_class1`), counted in the browser as they arrive;
-- **browser frames/s**: how many animation frames (`requestAnimationFrame`) painted a changed decision boundary (its
-  SVG changed since the frame before; a checksum of its pixels were it a canvas);
+- **browser frames/s**: how many animation frames (`requestAnimationFrame`) showed a new decision boundary (the
+  picture of its image mark differs from the frame before's; a checksum of its pixels were it a canvas);
 - **epochs/s**: the epoch counter the page shows, at the start and the end of the window;
 - **server CPU**: the dashboard process's CPU time over the window (training thread and redraws together), as a
   share of one core, and per update sent — what the figures would be on a quiet machine follows from it.
@@ -33,26 +33,27 @@ sys.path.insert(0, str(ROOT))
 from ui.serve import BROWSER_ARGS, dashboard, wait_finished  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-# Counts the animation frames in which the first chart (the decision boundary) shows something new. Streamlit 1.67 draws
-# Vega-Lite as SVG: a MutationObserver marks the chart changed, and the next animation frame (the one that paints it)
-# counts. Were it drawn on a canvas, a checksum of a strided sample of its pixels tells a change instead.
+# Counts the animation frames that show a new decision boundary. Streamlit 1.67 draws Vega-Lite as SVG and the boundary
+# is one image mark: a frame counts when that image's picture (its href, a PNG data URL) differs from the one the frame
+# before showed. Were the chart drawn on a canvas, a checksum of a strided sample of its pixels would tell instead.
 PAINT_COUNTER = """
 () => {
-  window.__frames = 0; window.__last = null; window.__dirty = false;
+  window.__frames = 0; window.__last = null;
   const chart = document.querySelector("[data-testid='stVegaLiteChart']");
-  new MutationObserver(() => { window.__dirty = true; }).observe(chart, {subtree: true, childList: true, attributes: true});
   const tick = () => {
+    let sign = null;
     const canvas = chart.querySelector("canvas");
     if (canvas && canvas.width > 0) {
       const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
       let sum = 0;
       for (let i = 0; i < data.length; i += 97) sum = (sum * 31 + data[i]) | 0;
-      if (window.__last !== null && sum !== window.__last) window.__frames += 1;
-      window.__last = sum;
-    } else if (window.__dirty) {
-      window.__frames += 1;
+      sign = sum;
+    } else {
+      const image = chart.querySelector("image");
+      sign = image ? image.getAttribute("href") : null;
     }
-    window.__dirty = false;
+    if (sign !== null && window.__last !== null && sign !== window.__last) window.__frames += 1;
+    if (sign !== null) window.__last = sign;
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
