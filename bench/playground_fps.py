@@ -6,8 +6,8 @@ as fast as it trains). After Play, for `--seconds`:
 
 - **server updates/s**: WebSocket messages from the server that carry the decision boundary's data (its Arrow table
   names the column `p_class1`), counted in the browser as they arrive;
-- **browser frames/s**: how many animation frames (`requestAnimationFrame`) showed a new decision boundary (the
-  picture of its image mark differs from the frame before's; a checksum of its pixels were it a canvas);
+- **browser frames/s**: how many animation frames (`requestAnimationFrame`) showed a new decision boundary (a
+  checksum of its canvas pixels differs from every recent one; a return to a recent picture is a repeat, a flicker);
 - **epochs/s**: the epoch counter the page shows, at the start and the end of the window;
 - **server CPU**: the dashboard process's CPU time over the window (training thread and redraws together), as a
   share of one core, and per update sent — what the figures would be on a quiet machine follows from it.
@@ -33,12 +33,12 @@ sys.path.insert(0, str(ROOT))
 from ui.serve import BROWSER_ARGS, dashboard, wait_finished  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-# Counts the animation frames that show a new decision boundary. Streamlit 1.67 draws Vega-Lite as SVG and the boundary
-# is one image mark: a frame counts when that image's picture (its href, a PNG data URL) differs from the one the frame
-# before showed. Were the chart drawn on a canvas, a checksum of a strided sample of its pixels would tell instead.
+# Counts the animation frames that show a new decision boundary: a checksum of a strided sample of the chart's canvas
+# pixels (the Playground asks Vega for a canvas), or, for an SVG chart, the href of its image mark. A frame showing a
+# picture seen in the last 20 changes counts as a repeat instead (a blank frame between two pictures: a flicker).
 PAINT_COUNTER = """
 () => {
-  window.__frames = 0; window.__last = null;
+  window.__frames = 0; window.__repeats = 0; window.__last = null; const seen = [];
   const chart = document.querySelector("[data-testid='stVegaLiteChart']");
   const tick = () => {
     let sign = null;
@@ -52,7 +52,10 @@ PAINT_COUNTER = """
       const image = chart.querySelector("image");
       sign = image ? image.getAttribute("href") : null;
     }
-    if (sign !== null && window.__last !== null && sign !== window.__last) window.__frames += 1;
+    if (sign !== null && window.__last !== null && sign !== window.__last) {
+      if (seen.includes(sign)) window.__repeats += 1; else window.__frames += 1;
+    }
+    if (sign !== null && sign !== window.__last) { seen.push(sign); if (seen.length > 20) seen.shift(); }
     if (sign !== null) window.__last = sign;
     requestAnimationFrame(tick);
   };
@@ -99,11 +102,12 @@ def measure(url: str, browser, seconds: float, speed: str, side_by_side: bool) -
     start_updates, start_epoch, start, start_cpu = updates[0], epoch_shown(page), time.perf_counter(), cpu_seconds(server)
     page.wait_for_timeout(seconds * 1000)
     end_epoch, frames, cpu = epoch_shown(page), page.evaluate("window.__frames"), cpu_seconds(server) - start_cpu
+    repeats = page.evaluate("window.__repeats")
     elapsed = time.perf_counter() - start
     sent = updates[0] - start_updates
     out = {"server updates/s": sent / elapsed, "browser frames/s": frames / elapsed,
            "epochs/s": (end_epoch - start_epoch) / elapsed, "server CPU % of a core": 100 * cpu / elapsed,
-           "server CPU ms/update": 1000 * cpu / max(sent, 1)}
+           "server CPU ms/update": 1000 * cpu / max(sent, 1), "repeated pictures/s": repeats / elapsed}
     page.get_by_role("button", name="Pause").click()
     page.close()
     return out

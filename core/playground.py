@@ -7,8 +7,9 @@ computation, two shapes are two loops. `step()` trains every run one epoch; `pan
 the runs as they stand into ordinary `RunResult`s, stored like any other run, whose config says `epochs` = the epochs
 trained, so `python -m core run classification …` trains exactly that run again.
 
-`Trainer(runs)` owns one thread that steps the runs while playing and publishes a `Snapshot` (at most every
-`publish_every` seconds, and whenever it pauses): it never waits for a browser; a page reads the latest snapshot when it
+`Trainer(runs)` owns one thread that steps the runs while playing and publishes a `Snapshot` (after an epoch once a page
+has read the previous one, at most every `publish_every` seconds, and whenever it pauses: a snapshot costs half an
+epoch, so none is made that no page reads): it never waits for a browser; a page reads the latest snapshot when it
 redraws. Play, pause (the runs are kept as they are), step one epoch, reset to new runs; a speed cap (epochs per
 second), an epoch budget and a target loss are settings that never change the model, so they apply at once. The thread
 ends when `close()` is called or `alive()` turns False (the browser session ended); with no page asking for a
@@ -32,7 +33,7 @@ from torch import nn
 
 from .boundary import LIVE_STEPS, boundary_frame, points_frame
 from .callbacks import TargetLoss, check_target
-from .charts.boundary import field_image, shade_cells
+from .charts.boundary import shade_cells
 from .loop import history_frame
 from .params import P
 from .pipeline import expand, finish, plan, start_group
@@ -59,7 +60,6 @@ class Panel:
     record: dict[str, float]  # the last epoch's train/val/test loss and accuracy
     history: pd.DataFrame  # epoch, split, loss, acc, run (= label)
     field: pd.DataFrame  # the decision boundary (core.boundary.boundary_frame; `shade` added for > 2 classes)
-    image: pd.DataFrame  # the same as one picture (core.charts.boundary.field_image), what a live view sends
     nodes: pd.DataFrame
     edges: pd.DataFrame
     layers: pd.DataFrame
@@ -164,13 +164,15 @@ class Runs:
         log = loop.state.log[m]
         model = loop.model(m)
         fld = boundary_frame(model, self.grid_points, self.n_classes, LIVE_STEPS)
+        # float32 halves what a live view sends a frame (2,500 cells); the chart needs no more precision
+        fld = fld.astype({c: np.float32 for c in fld.columns if fld[c].dtype == np.float64})
         if self.n_classes > 2:
             fld = shade_cells(fld, self.n_classes)
         nodes, edges, layers = network_frames(model)
         reason = loop.state.stop_reason[m]
         return Panel(self.labels[i], config_dict(self.setup(i).point.config), len(log), bool(loop.running[m]) and not loop.done,
                      reason, dict(log[-1]) if log else {}, history_frame(log).assign(run=self.labels[i]), fld,
-                     field_image(fld, self.n_classes), nodes, edges, layers)
+                     nodes, edges, layers)
 
     def results(self) -> list[RunResult]:
         """Every run as it stands, as an ordinary RunResult whose config has `epochs` = the epochs it trained (and
@@ -242,7 +244,8 @@ class Trainer:
         self._snapshot: Snapshot | None = None
         self._version = 0
         self._rate: deque[tuple[float, int]] = deque(maxlen=50)
-        self.frames = 0  # snapshots handed to a page (the bench reads it)
+        self.frames = 0  # snapshots handed to a page
+        self._wanted = True  # a page has read the latest snapshot: publishing the next one is worth its cost
         _TRAINERS.add(self)
 
     # --- settings that never change the model ---------------------------------------------------------------------
@@ -313,6 +316,7 @@ class Trainer:
     def snapshot(self) -> Snapshot:
         """The latest snapshot (made now if none was published yet); counts as a page being open."""
         self._touched = time.monotonic()
+        self._wanted = True
         snap = self._snapshot
         if snap is None:
             with self._lock:
@@ -348,6 +352,7 @@ class Trainer:
         rate = (last[1] - first[1]) / (last[0] - first[0]) if last[0] > first[0] and last[1] >= first[1] else 0.0
         self.message = message
         self._version += 1
+        self._wanted = False
         snap = Snapshot(self._version, runs.epoch, self.playing if playing is None else playing, runs.done, message,
                         tuple(runs.panel(i) for i in range(len(runs))), runs.points, runs.splits, runs.n_classes, rate)
         self._snapshot = snap
@@ -381,7 +386,7 @@ class Trainer:
                 stop = self._stop_message()
                 if stop:
                     self._pause(stop)
-                elif time.perf_counter() - last >= self.publish_every:
+                elif self._wanted and time.perf_counter() - last >= self.publish_every:
                     self._publish("")
                     last = time.perf_counter()
             wait = (1.0 / self.speed - (time.perf_counter() - started)) if self.speed else 0.0

@@ -123,6 +123,10 @@ def _spec(key: Any, build: Callable[..., Any], *frames: pd.DataFrame) -> FixedSp
     spec = _SPECS.get(key)
     if spec is None:
         spec = _SPECS[key] = FixedSpec(build, *frames)
+        # Streamlit 1.67 draws small charts as SVG: every redraw rebuilds DOM nodes (with ARIA attributes) for every
+        # mark, which kept the browser busy most of the time. A canvas repaints the marks instead.
+        spec.spec = {**spec.spec, "usermeta": {**spec.spec.get("usermeta", {}), "embedOptions": {"renderer": "canvas"}},
+                     "config": {**spec.spec.get("config", {}), "aria": False}}
         while len(_SPECS) > 64:
             _SPECS.pop(next(iter(_SPECS)))
     return spec
@@ -135,8 +139,8 @@ def draw_boundary(where: Any, snap: Snapshot, i: int, axis_titles: tuple[str, st
     title = _("Decision boundary: {label}").format(label=panel.label) if len(snap.panels) > 1 else _("Decision boundary")
     key = ("boundary", snap.n_classes, splits, title, axis_titles, height)
     spec = _spec(key, lambda f, p: boundary_chart(f, p, n_classes=snap.n_classes, splits=splits, title=title, height=height,
-                                                 axis_titles=axis_titles), panel.image, snap.points)
-    where.vega_lite_chart(spec=spec.spec_with(panel.image, snap.points))
+                                                 axis_titles=axis_titles), panel.field, snap.points)
+    where.vega_lite_chart(spec=spec.spec_with(panel.field, snap.points))
 
 
 def draw_network(where: Any, snap: Snapshot, i: int, height: int) -> None:

@@ -28,7 +28,7 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
     classes: the predicted class's colour, paler where the model is less sure (white at 1/k). Points are filled
     with their label's colour; their shape tells the split (train ●, validation ■, test ▲ outlined in black).
     `n_classes` and `splits` default to what the frames hold; pass them to keep the spec fixed across redraws.
-    `axis_titles` name the two inputs (a table's columns). A field made by `field_image` is drawn as one picture.
+    `axis_titles` name the two inputs (a table's columns).
     """
     if n_classes is None:
         labels = points["label"] if points is not None and len(points) else field["predicted"]
@@ -41,12 +41,7 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
                alt.Tooltip("predicted:N", title=_("predicted class")),
                alt.Tooltip("confidence:Q", format=".0%", title=_("confidence"))]
     # opaque tiles in light tints: translucent tiles let hairlines show where neighbours meet
-    if "url" in field.columns:  # the field as one picture (field_image): one image mark, smoothed by the browser
-        cells = alt.Chart(field).mark_image(aspect=False).encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", url="url:N")
-        if n_classes == 2:  # the picture has no colour channel: an invisible rect carries the p(class 1) legend
-            legend = alt.Chart(field).mark_rect(opacity=0).encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=_p_color(palette))
-            cells = alt.layer(cells, legend)
-    elif n_classes == 2:
+    if n_classes == 2:
         cells = alt.Chart(field).mark_rect().encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=_p_color(palette), tooltip=tooltip)
     else:
         shades = _shades(palette)
@@ -90,43 +85,6 @@ def _p_color(palette: Sequence[str]) -> alt.Color:
 def _shades(palette: Sequence[str]) -> list[str]:
     """The predicted class's colour, mixed with white by how unsure the model is (LEVELS steps of confidence)."""
     return [_tint(c, 0.6 * level / (LEVELS - 1)) for c in palette for level in range(LEVELS)]
-
-
-def field_image(field: pd.DataFrame, n_classes: int) -> pd.DataFrame:
-    """The field of `core.boundary.boundary_frame` as one picture: a row with the grid's extent (x1_lo, x1_hi, x2_lo,
-    x2_hi) and `url`, a PNG (data URL) with a pixel per cell in the colours `boundary_chart` gives the cells.
-
-    `boundary_chart` draws such a frame as one image mark, which the browser smooths: a live view sends a few
-    kilobytes a frame instead of a row per cell, and the browser draws one image instead of thousands of rects.
-    """
-    import base64
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    nx, ny = field["x1"].nunique(), field["x2"].nunique()
-    if nx * ny != len(field):
-        raise ValueError("field_image: the field is not a full grid of cells")
-    palette = CLASS_COLORS[:n_classes]
-    rgb = lambda c: np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)  # noqa: E731
-    if n_classes == 2:
-        p = field["p_class1"].to_numpy(dtype=np.float64)[:, None]
-        low, mid, high = rgb(_tint(palette[0], P_STRENGTH)), rgb("#ffffff"), rgb(_tint(palette[1], P_STRENGTH))
-        pixels = np.where(p < 0.5, low + (mid - low) * (p / 0.5), mid + (high - mid) * ((p - 0.5) / 0.5))
-    else:
-        shades = np.stack([rgb(c) for c in _shades(palette)])
-        shade = (field if "shade" in field else shade_cells(field, n_classes))["shade"].to_numpy()
-        pixels = shades[shade]
-    # cells run along x1 first, from the lowest x2 up; a picture's first row is its top
-    picture = np.round(pixels).astype(np.uint8).reshape(ny, nx, 3)[::-1]
-    buffer = io.BytesIO()
-    Image.fromarray(picture, "RGB").save(buffer, format="PNG")
-    row = {"x1_lo": float(field["x1_lo"].min()), "x1_hi": float(field["x1_hi"].max()), "x2_lo": float(field["x2_lo"].min()),
-           "x2_hi": float(field["x2_hi"].max()), "url": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}
-    if n_classes == 2:
-        row["p_class1"] = 0.5  # for the legend's invisible rect
-    return pd.DataFrame([row])
 
 
 def shade_cells(field: pd.DataFrame, n_classes: int) -> pd.DataFrame:
