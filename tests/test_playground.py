@@ -6,13 +6,20 @@ import time
 
 import pytest
 
-from core.playground import Runs, Trainer
+from core.playground import Runs, Trainer, stop_all
 from core.store import Store
 from core.studies import get_study, run_study
 
 PAGE = "pages/playground.py"
 SMALL = {"dataset": "moons", "n_train": 60, "n_test": 60, "depth": 2, "hidden": 8, "activation": "tanh", "lr": 0.01,
          "batch_size": 10, "seed": 3}
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left():
+    """Every trainer a test opened (directly or through a page) is closed after it: no training thread outlives it."""
+    yield
+    stop_all()
 
 
 def wait_for(condition, seconds: float = 30.0) -> None:
@@ -99,10 +106,8 @@ def trainer_of(at):
 
 @pytest.fixture
 def page(app_test):
-    """The page with small data (the URL sets it), and its trainer closed afterwards."""
-    at = app_test(PAGE, {"pg.points": "100"})
-    yield at
-    trainer_of(at).close()
+    """The page with small data (the URL sets it)."""
+    return app_test(PAGE, {"pg.points": "100"})
 
 
 def test_play_pause_step_reset_on_the_page(page):
@@ -160,15 +165,12 @@ def test_settings_come_back_from_the_url(app_test):
     """The page's settings are widgets bound to the URL (the browser writes them there): a link with them opens them."""
     at = app_test(PAGE, {"pg.dataset": "spiral", "pg.n_classes": "3", "pg.depth": "3", "pg.hidden": "16",
                          "pg.activation": "relu", "pg.points": "100"})
-    try:
-        assert not at.exception and not at.error
-        config = trainer_of(at).snapshot().panels[0].config
-        assert (config["dataset"], config["n_classes"], config["depth"], config["hidden"], config["activation"]) == \
-            ("spiral", 3, 3, 16, "relu")
-        command = next(c.value for c in at.code if c.value.startswith("python -m core run"))
-        assert "--set n_classes=3" in command and "--set depth=3" in command  # the shared run, on the command line
-    finally:
-        trainer_of(at).close()
+    assert not at.exception and not at.error
+    config = trainer_of(at).snapshot().panels[0].config
+    assert (config["dataset"], config["n_classes"], config["depth"], config["hidden"], config["activation"]) == \
+        ("spiral", 3, 3, 16, "relu")
+    command = next(c.value for c in at.code if c.value.startswith("python -m core run"))
+    assert "--set n_classes=3" in command and "--set depth=3" in command  # the shared run, on the command line
 
 
 def test_exports_are_png_svg_and_csv():

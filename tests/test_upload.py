@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core.data.upload import MAX_BYTES, MAX_ROWS, UploadError, load_table, read_table, rerun_refusal, table_bundle
+from core.playground import stop_all
 from core.store import Store
 from core.studies import get_study, run_study
 from test_cli import cli as cli_call  # noqa: F401  (the CLI called in-process, a fixture)
@@ -119,24 +120,19 @@ def test_a_csv_run_from_an_imported_table_is_never_re_run_from_its_path():
 
 def test_the_playground_trains_an_uploaded_table_and_refuses_a_bad_one(app_test, isolated_store):
     at = app_test("pages/playground.py", {"pg.dataset": "csv"})
-    try:
-        assert not at.exception and at.info  # asks for a file
-        bad = with_cell(table(), 3, 1, "@cmd")
-        at.file_uploader(key="pg.csv.file").set_value(("bad.csv", bad, "text/csv")).run()
-        assert any("spreadsheet formula" in e.value for e in at.error) and not at.exception
-        assert not isolated_store.exists() or Store(isolated_store).count() == 0
-        at.file_uploader(key="pg.csv.file").set_value(("good.csv", table(rows=80).encode(), "text/csv")).run()
-        assert not at.error and not at.exception
-        assert [at.selectbox(key=f"pg.csv.col{i}").value for i in range(3)] == ["height", "weight", "kind"]
-        at.button(key="pg.step").click().run()
-        at.button(key="pg.save").click().run()
-        config = Store(isolated_store).records()[0]["config"]
-        assert config["dataset"] == "csv" and config["data_path"] == "good.csv" and config["data_rows"] == 80
-    finally:
-        session = at.session_state["pg.trainer"] if "pg.trainer" in at.session_state else None
-        if session is not None:
-            session.trainer.close()
-
+    assert not at.exception and at.info  # asks for a file
+    bad = with_cell(table(), 3, 1, "@cmd")
+    at.file_uploader(key="pg.csv.file").set_value(("bad.csv", bad, "text/csv")).run()
+    assert any("spreadsheet formula" in e.value for e in at.error) and not at.exception
+    assert not isolated_store.exists() or Store(isolated_store).count() == 0
+    at.file_uploader(key="pg.csv.file").set_value(("good.csv", table(rows=80).encode(), "text/csv")).run()
+    assert not at.error and not at.exception
+    assert [at.selectbox(key=f"pg.csv.col{i}").value for i in range(3)] == ["height", "weight", "kind"]
+    at.button(key="pg.step").click().run()
+    at.button(key="pg.save").click().run()
+    stop_all()
+    config = Store(isolated_store).records()[0]["config"]
+    assert config["dataset"] == "csv" and config["data_path"] == "good.csv" and config["data_rows"] == 80
 
 
 def test_the_runs_page_does_not_offer_to_re_run_an_imported_csv_run(app_test, files, isolated_store):
@@ -161,7 +157,7 @@ def test_the_classification_and_regression_pages_train_an_upload(app_test, files
     assert not at.exception and not at.error
     assert float(next(m.value for m in at.metric if m.label == "your table: test accuracy").rstrip("%")) > 50
     assert Store(isolated_store).count() == before + 1
-    at = app_test("pages/regression.py", {"regression.tab": "Polynomial"})
+    at = app_test("pages/regression.py")
     before = Store(isolated_store).count()
     at.file_uploader(key="reg.csv.file").set_value(("fit.csv", with_cell(reg.read_text(), 3, 1, "-SUM(1)"), "text/csv")).run()
     assert any("spreadsheet formula" in e.value for e in at.error) and Store(isolated_store).count() == before

@@ -42,9 +42,13 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
                alt.Tooltip("confidence:Q", format=".0%", title=_("confidence"))]
     # opaque tiles in light tints: translucent tiles let hairlines show where neighbours meet
     if n_classes == 2:
-        cells = alt.Chart(field).mark_rect().encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=_p_color(palette), tooltip=tooltip)
+        color = alt.Color("p_class1:Q", title=_("p(class 1)"),
+                          scale=alt.Scale(domain=[0, 0.5, 1], range=[_tint(palette[0], 0.55), "#ffffff", _tint(palette[1], 0.55)]),
+                          legend=alt.Legend(gradientLength=90, format=".1f"))
+        cells = alt.Chart(field).mark_rect().encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=color, tooltip=tooltip)
     else:
-        shades = _shades(palette)
+        # the predicted class's colour, mixed with white by how unsure the model is (LEVELS steps of confidence)
+        shades = [_tint(c, 0.6 * level / (LEVELS - 1)) for c in palette for level in range(LEVELS)]
         shaded = field if "shade" in field else shade_cells(field, n_classes)
         cells = alt.Chart(shaded).mark_rect().encode(
             x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q",
@@ -69,22 +73,6 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
                 filled=True, size=50, stroke=outline, strokeWidth=1, opacity=0.95).encode(**encoding))
     chart = alt.layer(*layers)
     return chart.properties(title=title or _("Decision boundary"), height=height)
-
-
-P_STRENGTH = 0.55  # how strong the two classes' tints are where the model is sure (p = 0 or 1)
-
-
-def _p_color(palette: Sequence[str]) -> alt.Color:
-    """p(class 1) on a diverging scale: class 0's tint at 0, white at 0.5 (undecided), class 1's tint at 1."""
-    return alt.Color("p_class1:Q", title=_("p(class 1)"),
-                     scale=alt.Scale(domain=[0, 0.5, 1], range=[_tint(palette[0], P_STRENGTH), "#ffffff", _tint(palette[1], P_STRENGTH)],
-                                     interpolate="rgb"),
-                     legend=alt.Legend(gradientLength=90, format=".1f"))
-
-
-def _shades(palette: Sequence[str]) -> list[str]:
-    """The predicted class's colour, mixed with white by how unsure the model is (LEVELS steps of confidence)."""
-    return [_tint(c, 0.6 * level / (LEVELS - 1)) for c in palette for level in range(LEVELS)]
 
 
 def shade_cells(field: pd.DataFrame, n_classes: int) -> pd.DataFrame:
