@@ -36,4 +36,8 @@ navigation = st.navigation(
     [st.Page(home, title=_("Home"), icon=":material/home:", default=True)]
     + [st.Page(p.path, title=_(p.title), icon=p.icon, url_path=p.url_path) for p in PAGES]
 )
+if navigation.url_path != "playground":
+    from ui.playground import leave
+
+    leave()  # another page is shown: this session's live training pauses, its state kept
 navigation.run()

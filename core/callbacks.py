@@ -120,6 +120,28 @@ class EarlyStopping(Callback):
             state.restored |= self.has_best
 
 
+class TargetLoss(Callback):
+    """Stop a model (reason 'target_loss') once `monitor` is at or below `target`; `target` None is off, and may be
+    changed between epochs (a live view's stop condition)."""
+
+    def __init__(self, target: float | None, monitor: str = "train_loss"):
+        self.target, self.monitor = check_target(target), monitor
+
+    def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
+        value = logs.get(self.monitor)
+        if value is not None and self.target is not None:
+            state.stop(state.active & (value <= self.target), "target_loss")
+
+
+def check_target(target: float | None) -> float | None:
+    """A target loss: None (off) or a finite number > 0; ValueError naming it otherwise."""
+    if target is None:
+        return None
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not math.isfinite(target) or target <= 0:
+        raise ValueError(f"target_loss: {target!r} is not allowed; expected a number > 0")
+    return float(target)
+
+
 class Progress(Callback):
     """Report progress after each epoch: `report(fraction_done, logs)`."""
 

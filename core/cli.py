@@ -189,11 +189,13 @@ def cmd_studies(args) -> int:
 
 def parse_config(study_id: str, pairs: Sequence[str], seed: int | None) -> tuple[Any, Any]:
     """The study and its validated config from --set pairs and --seed (ValueError names the problem)."""
+    from .data.upload import pin
+
     study = get_study(study_id)
     values = study.parse(pairs)
     if seed is not None:
         values["seed"] = seed
-    return study, study.config(values)
+    return study, study.config(pin(values))  # a CSV is read and checked now, and its hash and rows recorded
 
 
 def progress_bar(total: int = 1000):
@@ -255,8 +257,10 @@ def cmd_sweep(args) -> int:
     from .store import Store
     from .sweeps import SweepSpec, axis_text, default_command, default_spec, describe, parse_axis, run_sweep
 
+    from .data.upload import pin
+
     study = get_study(args.study)
-    base = study.parse(args.set)
+    base = pin(study.parse(args.set))
     if args.seed is not None:
         base["seed"] = args.seed
     if args.grid:

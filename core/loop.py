@@ -175,6 +175,16 @@ class Loop:
         if self._results is not None:
             return self._results
         self.finish()
+        self._results = self._fit_results()
+        return self._results
+
+    def results_so_far(self) -> list[FitResult]:
+        """One FitResult per model as training stands now, without ending it (a paused run, saved as if its budget
+        were the epochs trained so far). Best weights are restored only at the end, so this is what `results()`
+        gives after that many epochs when no callback restores any (restore_best off)."""
+        return self._fit_results() if self._results is None else self._results
+
+    def _fit_results(self) -> list[FitResult]:
         state = self.state
         again = [m for m in range(self.M) if state.stop_reason[m] != "diverged" and (state.restored[m] or not state.log[m])]
         final = {k: v.tolist() for k, v in self.engine.evaluate().items()} if again else {}
@@ -193,6 +203,5 @@ class Loop:
             metrics["stopped_early"] = reason == "early_stopping"
             if state.best_epoch[m] is not None:
                 metrics["best_epoch"] = state.best_epoch[m]
-            out.append(FitResult(status, metrics, state.log[m], state.best_epoch[m]))
-        self._results = out
+            out.append(FitResult(status, metrics, list(state.log[m]), state.best_epoch[m]))
         return out

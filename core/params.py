@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +33,22 @@ class Param:
     choices: tuple[str, ...] | None = None
     log: bool = False  # sliders and sweep grids use a log scale (0 stays allowed)
     step: float | None = None  # slider step hint for numbers
+    max_len: int | None = None  # free text (a str without choices): at most this many characters
+    pattern: str | None = None  # free text: the whole value must match this regular expression
+    pattern_words: str | None = None  # free text: the pattern in words, for messages ('letters, digits and ./~+-_')
+    # Left out of a run's stored config while at its default, and taken as its default where a run record lacks it:
+    # a parameter most runs never use (a CSV's file and columns), or one added after runs were stored and exported.
+    optional: bool = False
 
     @property
     def kind(self) -> type:
         """The Python type of the value: bool, int, float or str."""
         return type(self.default)
+
+    @property
+    def free_text(self) -> bool:
+        """Text without a list of choices (a file name, column names): typed, never swept or picked from a list."""
+        return self.kind is str and self.choices is None
 
     def replace(self, **changes: Any) -> "Param":
         """A copy with some fields changed (a study's own default or range)."""
@@ -52,6 +64,10 @@ class Param:
         """`describe()` as a message a page translates."""
         if self.choices is not None:
             return Msg(N_("one of {choices}"), choices="|".join(self.choices))
+        if self.free_text:
+            if self.pattern_words:
+                return Msg(N_("printable text of at most {n} characters: {words}"), n=self.max_len, words=self.pattern_words)
+            return Msg(N_("printable text of at most {n} characters"), n=self.max_len)
         if self.kind is bool:
             return Msg(N_("true|false"))
         bounds = dict(kind=self.kind.__name__, low=_fmt(self.low), high=_fmt(self.high))
@@ -76,6 +92,8 @@ class Param:
                 return bool(value)
             raise ValueError
         if kind is str:
+            if self.free_text:
+                return self._text(value)
             if not isinstance(value, str) or value not in (self.choices or ()):
                 raise ValueError
             return value
@@ -92,6 +110,17 @@ class Param:
             if not math.isfinite(value):
                 raise ValueError
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise ValueError
+        return value
+
+    def _text(self, value: Any) -> str:
+        """Free text: a printable string of bounded length (spaces at the ends dropped) matching the pattern."""
+        if not isinstance(value, str) or len(value) > 4 * (self.max_len or 0) + 16:
+            raise ValueError  # refused before any work on a huge text
+        value = value.strip()
+        if len(value) > (self.max_len or 0) or not value.isprintable():
+            raise ValueError
+        if value and self.pattern is not None and not re.fullmatch(self.pattern, value):
             raise ValueError
         return value
 
@@ -129,6 +158,8 @@ class Param:
             "choices": list(self.choices) if self.choices else None,
             "log": self.log,
             "help": self.help,
+            **({"max_len": self.max_len, "pattern": self.pattern} if self.free_text else {}),
+            **({"optional": True} if self.optional else {}),
         }
 
     def _error(self, value: Any) -> ValueError:
@@ -179,7 +210,28 @@ class _Shared:
     depth: Param = Param("depth", 1, "Number of hidden layers (0 is a linear model).", 0, 16)
     activation: Param = Param("activation", "relu", "Nonlinearity of the hidden layers.", choices=("relu", "tanh", "sigmoid", "leaky_relu"))
     batch_norm: Param = Param("batch_norm", False, "Batch normalisation after each hidden linear layer (needs batch_size >= 2; an epoch's last batch of one example is left out).")
-    dataset: Param = Param("dataset", "digits", "Data set: digits (8x8, offline), mnist (28x28) or a 2-D toy set.", choices=("digits", "mnist", "moons", "circles", "xor", "spiral", "gaussians"))
+    dataset: Param = Param("dataset", "digits", "Data set: digits (8x8, offline), mnist (28x28), a 2-D toy set, or csv: a table of "
+                           "your own (data_path, x, y).", choices=("digits", "mnist", "moons", "circles", "xor", "spiral", "gaussians", "csv"))
+    n_classes: Param = Param("n_classes", 2, "Number of classes of the spiral and gaussians sets (arms, blobs); the other 2-D sets "
+                             "have 2, a CSV's come from its label column.", 2, 5, optional=True)
+    # A table of your own (core.data.upload): a file, its columns, and what pins its content, so a stored run says which
+    # data it came from without holding it. Free text is bounded and checked: a path of plain file-name characters,
+    # column names of printable text.
+    data_path: Param = Param("data_path", "", "dataset=csv: the CSV file (the command line reads it; pages record the uploaded "
+                             "file's name).", max_len=300, pattern=r"[\w./~+-]+", optional=True,
+                             pattern_words="letters, digits and . / ~ + - _ (no spaces or shell characters)")
+    x: Param = Param("x", "", "dataset=csv: the feature column(s), comma-separated (two for classification, one for regression).",
+                     max_len=201, pattern=r"[^,]{1,100}(,[^,]{1,100})?", optional=True,
+                     pattern_words="one or two column names of at most 100 characters, separated by a comma")
+    y: Param = Param("y", "", "dataset=csv: the label column (classes) or target column (regression).", max_len=100,
+                     optional=True)
+    data_rows: Param = Param("data_rows", 0, "dataset=csv: the table's number of data rows (recorded with the run and checked "
+                             "when it is read again; 0 = not recorded yet).", 0, 100_000, optional=True)
+    data_hash: Param = Param("data_hash", "", "dataset=csv: the first 16 hex digits of the file's SHA-256 (recorded with the run; "
+                             "a re-run refuses a file whose content differs).", max_len=16, pattern=r"[0-9a-f]{16}", optional=True,
+                             pattern_words="16 hex digits (0-9, a-f)")
+    test_fraction: Param = Param("test_fraction", 0.25, "dataset=csv: fraction of the table's rows held out as the test set "
+                                 "(the rest is the training set).", 0.1, 0.9, optional=True)
     model: Param = Param("model", "mlp", "Model family.", choices=("softmax", "mlp"))
     patience: Param = Param("patience", 0, "Early stopping: epochs without val_loss improvement before stopping (0 = off).", 0, 1000)
     min_delta: Param = Param("min_delta", 0.0, "Early stopping: smallest decrease of val_loss that counts as improvement.", 0.0, 10.0)
@@ -200,3 +252,8 @@ P = _Shared()
 def shared_params() -> dict[str, Param]:
     """Every shared parameter by name."""
     return {f.name: getattr(P, f.name) for f in dataclasses.fields(P)}
+
+
+def table_params(x_help: str, y_help: str) -> tuple[Param, ...]:
+    """The parameters `dataset=csv` adds to a study (core.data.upload.CSV_PARAMS), with its own help for x and y."""
+    return (P.data_path, P.x.replace(help=x_help), P.y.replace(help=y_help), P.data_rows, P.data_hash, P.test_fraction)

@@ -183,12 +183,10 @@ def plan(study: Study, points: Sequence[Point], engine: str = "auto", bases: dic
     return sorted(groups, key=lambda g: g.points[0])
 
 
-def train_group(study: Study, points: Sequence[Point], engine: str = "module", *, bases: dict | None = None,
-                callbacks: Sequence[Callback] = (), progress: Callable[[float, str], None] | None = None,
-                should_stop: Callable[[], bool] | None = None, report: str = "full",
-                timings: dict[str, float] | None = None) -> list[RunResult]:
-    """Set up these points, train them with one engine under the one loop, and finish each into a RunResult."""
-    started = time.perf_counter()
+def start_group(study: Study, points: Sequence[Point], engine: str = "module", *, bases: dict | None = None,
+                callbacks: Sequence[Callback] = (), epochs: Sequence[int] | None = None) -> tuple[list[Setup], Any, Loop]:
+    """Set these points up and make the one loop over one engine that trains them, not yet stepped: (setups, engine,
+    loop). `epochs` overrides each point's epoch budget (a view that steps the loop itself and stops it when it likes)."""
     setups = [setup(study, p, bases) for p in points]
     if engine == "stacked":
         eng: Any = StackedEngine([s.model for s in setups], [s.data for s in setups], [s.train for s in setups])
@@ -200,7 +198,17 @@ def train_group(study: Study, points: Sequence[Point], engine: str = "module", *
     if any(s.patience > 0 for s in setups):  # per model: patience 0 leaves that model alone
         cbs.append(EarlyStopping("val_loss", [s.patience for s in setups], [s.min_delta for s in setups],
                                  [s.restore_best for s in setups]))
-    loop = Loop(eng, [s.train.epochs for s in setups], cbs + list(callbacks))
+    budget = list(epochs) if epochs is not None else [s.train.epochs for s in setups]
+    return setups, eng, Loop(eng, budget, cbs + list(callbacks))
+
+
+def train_group(study: Study, points: Sequence[Point], engine: str = "module", *, bases: dict | None = None,
+                callbacks: Sequence[Callback] = (), progress: Callable[[float, str], None] | None = None,
+                should_stop: Callable[[], bool] | None = None, report: str = "full",
+                timings: dict[str, float] | None = None) -> list[RunResult]:
+    """Set up these points, train them with one engine under the one loop, and finish each into a RunResult."""
+    started = time.perf_counter()
+    setups, eng, loop = start_group(study, points, engine, bases=bases, callbacks=callbacks)
     t0 = time.perf_counter()
     fits = loop.run(progress, should_stop)
     t1 = time.perf_counter()

@@ -163,6 +163,7 @@ _VALID: dict[tuple, Any] = {}  # (id of a Param, type, value) → the validated 
 def check_config(study_id: str, config: Any, where: str, complete: bool = True) -> dict[str, Any]:
     """Every parameter of the study, validated by its declaration, plus fold/folds when present.
 
+    An optional parameter (`Param.optional`) may be absent, and is left out at its default, as stored configs have it.
     `complete=False` lets parameters be left out (they take their defaults later), as a hand-made model file may.
     """
     from .studies import STUDIES
@@ -176,9 +177,10 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
         names = ", ".join(short_repr(k, 40) for k in unknown[:5])
         raise SchemaError(f"{where}: config: unknown parameter(s) {names} for study {study_id}")
     absent = [p.name for p in study.params if p.name not in config or is_blank(config[p.name])]
-    required = [name for name in absent if name not in study.backfill]  # runs from before a parameter existed used its default
-    if required and complete:
-        raise SchemaError(f"{where}: config: study {study_id} needs parameter(s) {', '.join(required)}")
+    # runs from before a parameter existed used its default (backfill); an optional one absent means its default
+    needed = [name for name in absent if name not in study.backfill and not study.param(name).optional]
+    if needed and complete:
+        raise SchemaError(f"{where}: config: study {study_id} needs parameter(s) {', '.join(needed)}")
     clean: dict[str, Any] = {}
     for p in study.params:
         if p.name in absent:
@@ -188,16 +190,19 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
         value = config[p.name]
         key = (id(p), type(value), value) if type(value) in _PLAIN else None
         if key is not None and key in _VALID:  # a sweep stores the same values over and over
-            clean[p.name] = _VALID[key]
+            if not (p.optional and _VALID[key] == p.default):
+                clean[p.name] = _VALID[key]
             continue
         try:
-            clean[p.name] = p.validate(value)
+            value = p.validate(value)
         except ValueError as exc:
             raise SchemaError(f"{where}: config: {exc}") from None
         if key is not None:
             if len(_VALID) > 100_000:
                 _VALID.clear()
-            _VALID[key] = clean[p.name]
+            _VALID[key] = value
+        if not (p.optional and value == p.default):  # stored as core.studies.config_dict writes it: left out
+            clean[p.name] = value
     folds, fold = config.get("folds"), config.get("fold")
     if not is_blank(folds):
         clean["folds"] = whole_number(folds, f"{where}: config: folds", 2, MAX_FOLDS)

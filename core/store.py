@@ -1078,6 +1078,7 @@ def runs_frame(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
             metric_cols.setdefault(k, None)
             row[k] = v
         rows.append(row)
+    _fill_optional(records, rows, config_cols)
     from .metrics import METRICS
 
     order = {name: i for i, name in enumerate(METRICS)}
@@ -1098,6 +1099,18 @@ def runs_frame(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
         elif kind is bool:
             frame[m] = frame[m].astype("boolean")
     return frame
+
+
+def _fill_optional(records: Sequence[dict[str, Any]], rows: list[dict[str, Any]], columns: dict[str, None]) -> None:
+    """Where a column holds an optional parameter (core.params.Param.optional), the runs that leave it out get its
+    default: a sweep over n_classes keeps its point at 2, a CSV run's columns read as none for the other runs."""
+    from .studies import STUDIES
+
+    for record, row in zip(records, rows):
+        study = STUDIES.get(record["study"])
+        for p in study.params if study is not None else ():
+            if p.optional and p.name in columns and p.name not in row:
+                row[p.name] = p.default
 
 
 def _float_or_none(v: Any) -> float | None:

@@ -88,6 +88,8 @@ def parse_axis(study: Study, text: str) -> Axis:
         raise ValueError(f"--grid {text!r}: expected key=v1,v2,... or key=low:high:steps[:log]")
     name, spec = (part.strip() for part in text.split("=", 1))
     param = study.param(name)
+    if param.free_text:
+        raise ValueError(f"--grid {name}: a text parameter (a file or column names) is set with --set, not swept")
     if ":" in spec:
         parts = spec.split(":")
         if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "linear")):

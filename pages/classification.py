@@ -23,6 +23,7 @@ from ui.boot import require_router
 from ui.callouts import guide_callout
 from ui.live import LiveCharts
 from ui.runner import run, warn_if_diverged
+from ui.upload import table_values
 from ui.widgets import param_input
 
 require_router()
@@ -237,3 +238,27 @@ if upload is not None:
         u[2].metric(_("study"), study_id)
         keys = ("dataset", "model", "hidden", "depth", "activation", "epochs", "lr", "seed")
         st.caption(_("Saved config: ") + ", ".join(f"{k}={saved[k]}" for k in keys if k in saved))
+
+# --- your own data (issue 8: an upload section only, at the end; checks and training are the study's, in core) ---
+with st.expander(_("Your own data: classify a CSV"), icon=":material/upload_file:"):
+    st.markdown(_("Upload a table with two numeric feature columns and a label column (2 to 10 classes), map the columns, "
+                  "and train an MLP on it; the features are standardised with the training rows' statistics. The "
+                  "Playground trains the same tables live, epoch by epoch."))
+    own = table_values("clf.csv", "classification")
+    if own is not None:
+        c = st.columns(3)
+        own["epochs"] = param_input("epochs", study=STUDY, key="clf.csv.epochs", default=100, high=1000, container=c[0])
+        own["hidden"] = param_input("hidden", study=STUDY, key="clf.csv.hidden", default=16, high=256, container=c[1])
+        own["depth"] = param_input("depth", study=STUDY, key="clf.csv.depth", default=2, high=6, container=c[2])
+        own["lr"] = 0.01
+        fitted = run(STUDY, own, label=_("your table's classifier"))
+        if fitted and not warn_if_diverged(fitted):
+            r = fitted[0]
+            features = own["x"].split(",")
+            left, right = st.columns(2)
+            left.altair_chart(boundary_chart(r.frames["boundary"], r.frames["points"],
+                                             axis_titles=(_("{column} (standardised)").format(column=features[0]), _("{column} (standardised)").format(column=features[1]))))
+            right.altair_chart(training_curves(r.history, title=_("Loss by epoch")))
+            k = st.columns(2)
+            k[0].metric(_("your table: train accuracy"), f"{r.metrics['train_acc']:.1%}")
+            k[1].metric(_("your table: test accuracy"), f"{r.metrics['test_acc']:.1%}")

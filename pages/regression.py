@@ -15,6 +15,7 @@ from core.selection import stacked_history
 from ui.boot import require_router
 from ui.callouts import guide_callout
 from ui.runner import prefetch, run, run_each, warn_if_diverged
+from ui.upload import table_values
 from ui.widgets import param_input
 
 require_router()
@@ -173,3 +174,28 @@ if poly_tab.open:
             st.altair_chart(coefficient_bars(r.frames["coefficients"], symlog=True,
                                              title=_("Coefficients: true, gradient descent and least squares")))
             st.caption(L.coefficient_note(r.frames["coefficients"]))
+
+
+# --- your own data --------------------------------------------------------------------------------
+# (issue 8: an upload section only, at the end; the training and the checks are the polynomial study's, in core)
+with st.expander(_("Your own data: a polynomial fit of a CSV"), icon=":material/upload_file:"):
+    st.markdown(_("Upload a table, choose its x and y columns, and fit a polynomial of the degree you pick. x and y are "
+                  "standardised with the training rows' mean and standard deviation; the chart shows them in the table's "
+                  "units. The stored run records the file's name, row count and content hash, not the data."))
+    own = table_values("reg.csv", "regression")
+    if own is not None:
+        c = st.columns(3)
+        own["degree"] = param_input("degree", study="polynomial", key="reg.csv.degree", container=c[0])
+        own["epochs"] = param_input("epochs", study="polynomial", key="reg.csv.epochs", high=2000, container=c[1])
+        own["test_fraction"] = param_input("test_fraction", study="polynomial", key="reg.csv.test_fraction", high=0.5,
+                                           label=_("test fraction"), container=c[2])
+        fitted = run("polynomial", own, label=_("your table's fit"))
+        if fitted and not warn_if_diverged(fitted):
+            r = fitted[0]
+            left, right = st.columns(2)
+            left.altair_chart(fit_plot(r.frames["points"], r.frames["curve"], color_field="curve",
+                                       title=_("Degree {degree} fit of {name}").format(degree=r.config["degree"], name=own["data_path"])))
+            right.altair_chart(training_curves(r.history, log_y=True, title=_("Train and test MSE by epoch (standardised y)")))
+            k1, k2 = st.columns(2)
+            k1.metric(_("train MSE (standardised)"), f"{r.metrics['train_loss']:.4f}")
+            k2.metric(_("test MSE (standardised)"), f"{r.metrics['test_loss']:.4f}")

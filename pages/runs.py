@@ -12,6 +12,7 @@ from core.charts.compare import (
 )
 from core.charts.curves import metric_vs
 from core.compare import focus_floor, run_labels, smooth, with_labels
+from core.data.upload import rerun_refusal
 from core.i18n import _
 from core.metrics import label
 from core.query import VALUE_KINDS, Condition, RunFilter
@@ -214,7 +215,10 @@ folds, fold = record["config"].get("folds"), record["config"].get("fold")
 cli = f"python -m core run {study.id} " + " ".join(f"--set {k}={v}" for k, v in config.items()) + (
     f" --folds {folds} --fold {fold}" if folds else "")
 st.code(cli, language="bash")
-if st.button(_("Re-run it here"), key="runs.rerun_button"):
+refusal = rerun_refusal(record)  # a table's path that came in an imported file is never read
+if refusal:
+    st.warning(refusal, icon=":material/block:")
+elif st.button(_("Re-run it here"), key="runs.rerun_button"):
     again = run(study.id, config, folds=folds, fold=fold, label=_("run #{id} again").format(id=rid))
     if again:
         st.success(_("Stored as run(s) {ids}; same config and seed give the same numbers (to float rounding, about 1e-6, "

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.charts.curves import metric_vs
 from core.compare import curve_turn, focus_floor, metric_columns, numeric_column, turn_caption
+from core.data.upload import CSV_PARAMS
 from core.i18n import _, error_text
 from core.metrics import label, value_text
 from core.query import RunFilter
@@ -58,7 +59,8 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
     st.caption(f"{_(study.title)}: {_(study.summary)}")
     if study.sweep and study.sweep.why:
         st.caption(_("Its default sweep: {why}").format(why=_(study.sweep.why)))
-    sweepable = [p.name for p in study.params if p.name != "seed"]
+    # a table of your own (its file, columns, hash) is set on the pages that upload it, never from a form or a URL
+    sweepable = [p.name for p in study.params if p.name != "seed" and p.name not in CSV_PARAMS]
     names = st.multiselect(_("parameters to sweep (one or two)"), sweepable, default=list(default_axes) or sweepable[:1],
                            max_selections=2, placeholder=_("Choose options"), key=key("params"), bind="query-params")
     axes: list[Axis] = []
@@ -117,7 +119,7 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
     # the values the sweep holds fixed: the default sweep's (few training points, the optimizer that reaches the fit)
     # and epochs, each with its widget, so a student sees what the curve depends on and can change it
     fixed_default = ["epochs", *[n for n in (default.base if default else {}) if n != "epochs"]]
-    fixable = [p.name for p in study.params if p.name not in names]
+    fixable = [p.name for p in study.params if p.name not in names and p.name not in CSV_PARAMS]
     fixed = st.multiselect(_("fixed settings (the rest keep the study's defaults)"), fixable,
                            default=[n for n in fixed_default if n in fixable], placeholder=_("Choose options"), key=key("fixed"), bind="query-params")
     base = {}

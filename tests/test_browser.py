@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -288,3 +289,31 @@ def test_chinese_pages_their_font_and_lang_across_navigation(server, browser, tm
         page.screenshot(path=str(tmp_path / "capacity-en.png"))
     finally:
         en.close()
+
+
+def test_the_playground_animates(server, browser):
+    """While playing, the decision boundary's picture changes between two screenshots; no exception is shown."""
+    url, _ = server
+    page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+    try:
+        page.goto(f"{url}/playground?pg.points=200", wait_until="domcontentloaded")
+        wait_finished(page)
+        boundary = page.locator("[data-testid='stVegaLiteChart']").first
+        boundary.locator("canvas, svg").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_selector("text=/playing/", timeout=30_000)
+        first = boundary.screenshot()
+        changed, deadline = False, time.monotonic() + 40  # a loaded machine redraws slowly: look until it changes
+        while not changed and time.monotonic() < deadline:
+            page.wait_for_timeout(500)
+            changed = boundary.screenshot() != first
+        epoch = page.locator("text=/Epoch \\d+/").first.inner_text()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "playground-playing.png"), full_page=True)
+        assert changed, "the decision boundary did not change while playing"
+        assert int(epoch.split()[1]) > 1
+        assert not page.locator("[data-testid='stException']").count()
+        page.get_by_role("button", name="Pause").click()
+        page.wait_for_selector("text=/paused/", timeout=30_000)
+    finally:
+        page.close()

@@ -92,7 +92,7 @@ def test_runs_and_history_are_dataframes_with_documented_columns():
     runs = store.runs()
     assert isinstance(runs, pd.DataFrame) and len(runs) == 2
     assert list(runs.columns[: len(RUN_COLUMNS)]) == RUN_COLUMNS
-    params = {p.name for s in ("polynomial", "classification") for p in get_study(s).params} - {"seed"}
+    params = {p.name for s in ("polynomial", "classification") for p in get_study(s).params if not p.optional} - {"seed"}
     for name in params | {"train_loss", "val_loss", "test_loss", "test_acc", "epochs_run", "duration_s"}:
         assert name in runs.columns
     assert runs["study"].tolist() == ["polynomial", "classification"]

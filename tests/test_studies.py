@@ -50,7 +50,8 @@ def test_every_study_runs_and_reports_declared_metrics(study_id):
         # a learning curve gives its smaller sets more epochs (the same examples seen): each run's own config says how many
         assert r.metrics["epochs_run"] == r.config["epochs"] and math.isfinite(r.metrics["test_loss"])
         assert r.config["epochs"] == 2 or study_id == "learning-curve"
-        assert set(r.config) == {p.name for p in study.params}  # every parameter, seed included
+        # every parameter, seed included, but optional ones at their default (a CSV's file and columns) are left out
+        assert set(r.config) == {p.name for p in study.params if not p.optional}
         assert list(r.history.columns) == ["epoch", "split", "loss", "acc"] and len(r.history) >= 4
         for name, frame in r.frames.items():
             assert len(frame) > 0, f"{study_id}: frame {name} is empty"
@@ -70,7 +71,8 @@ def test_parameters_are_declared_once(study_id):
         if p.name in shared:  # one name per idea: a study may change the default or range, not the meaning
             assert p.kind is shared[p.name].kind
     cfg = study.config()
-    assert config_dict(cfg) == study.defaults()
+    assert config_dict(cfg) == {p.name: p.default for p in study.params if not p.optional}
+    assert study.config(config_dict(cfg)) == cfg  # a stored config (optional defaults left out) builds the same config
 
 
 def test_config_validation_names_the_parameter():

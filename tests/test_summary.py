@@ -28,6 +28,7 @@ import pytest
 from core.cli import build_parser, parse_config
 from core.metrics import metric_info
 from core.store import Store
+from core.studies import config_dict
 from core.summary import (
     FORMATS,
     SUFFIX,
@@ -300,7 +301,7 @@ def test_local_runs_get_run_commands_or_one_equivalent_sweep(local):
     for command in singles:  # each command trains exactly a stored run's config
         args = build_parser().parse_args(shlex.split(command)[3:])
         _, cfg = parse_config(args.study, args.set, args.seed)
-        config = {**vars(cfg), "fold": args.fold, "folds": args.folds}
+        config = {**config_dict(cfg), "fold": args.fold, "folds": args.folds}
         assert config in [r["config"] for r in by_id.values()]
 
     # runs trained one by one that happen to form a grid × seeds × folds: one equivalent sweep command

@@ -15,6 +15,9 @@ class PageInfo:
 
 
 PAGES = [
+    PageInfo("pages/playground.py", "Playground", ":material/sports_esports:", "playground",
+             "Watch a network learn a 2-D data set live: play, pause, step; the decision boundary, the network's weights "
+             "and the curves move as it trains; two models side by side; your own CSV; save and share the run."),
     PageInfo("pages/basics.py", "Network basics", ":material/psychology:", "basics",
              "Activation functions and their derivatives, vanishing gradients with depth, a forward and backward pass "
              "checked against autograd, and why a hidden nonlinear layer separates xor and circles."),

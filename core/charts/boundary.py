@@ -20,21 +20,23 @@ SPLIT_SHAPES = {"train": "circle", "val": "square", "test": "triangle-up"}
 
 
 def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n_classes: int | None = None,
-                   splits: Sequence[str] | None = None, title: str | None = None, height: int = 400) -> alt.LayerChart:
+                   splits: Sequence[str] | None = None, title: str | None = None, height: int = 400,
+                   axis_titles: tuple[str, str] = ("x₁", "x₂")) -> alt.LayerChart:
     """The field of `core.boundary.boundary_frame` with the points of `points_frame` on top.
 
     Two classes: the field is p(class 1) on a diverging scale (white where the model is undecided, 0.5); more
     classes: the predicted class's colour, paler where the model is less sure (white at 1/k). Points are filled
     with their label's colour; their shape tells the split (train ●, validation ■, test ▲ outlined in black).
     `n_classes` and `splits` default to what the frames hold; pass them to keep the spec fixed across redraws.
+    `axis_titles` name the two inputs (a table's columns).
     """
     if n_classes is None:
         labels = points["label"] if points is not None and len(points) else field["predicted"]
         n_classes = max(2, int(labels.max()) + 1, int(field["predicted"].max()) + 1)
     classes = list(range(n_classes))
     palette = CLASS_COLORS[:n_classes]
-    x = alt.X("x1_lo:Q", title="x₁", scale=alt.Scale(zero=False, nice=False))
-    y = alt.Y("x2_lo:Q", title="x₂", scale=alt.Scale(zero=False, nice=False))
+    x = alt.X("x1_lo:Q", title=axis_titles[0], scale=alt.Scale(zero=False, nice=False))
+    y = alt.Y("x2_lo:Q", title=axis_titles[1], scale=alt.Scale(zero=False, nice=False))
     # each tile reaches a hair into its neighbours: tiles that only touch leave anti-aliased seams
     field = field.assign(x1_hi=field["x1_hi"] + 0.3 * (field["x1_hi"] - field["x1_lo"]),
                          x2_hi=field["x2_hi"] + 0.3 * (field["x2_hi"] - field["x2_lo"]))
@@ -50,8 +52,7 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
     else:
         # the predicted class's colour, mixed with white by how unsure the model is (LEVELS steps of confidence)
         shades = [_tint(c, 0.45 * level / (LEVELS - 1)) for c in palette for level in range(LEVELS)]
-        level = ((field["confidence"] - 1.0 / n_classes) / (1 - 1.0 / n_classes) * (LEVELS - 1)).round().clip(0, LEVELS - 1)
-        shaded = field.assign(shade=(field["predicted"] * LEVELS + level).astype(int))
+        shaded = field if "shade" in field else shade_cells(field, n_classes)
         cells = alt.Chart(shaded).mark_rect().encode(
             x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q",
             color=alt.Color("shade:O", scale=alt.Scale(domain=list(range(len(shades))), range=shades), legend=None),
@@ -77,6 +78,14 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
                 filled=True, size=size, stroke=outline, strokeWidth=1, opacity=opacity).encode(**encoding))
     chart = alt.layer(*layers)
     return chart.properties(title=title or _("Decision boundary"), height=height)
+
+
+def shade_cells(field: pd.DataFrame, n_classes: int) -> pd.DataFrame:
+    """The field with `shade`: its predicted class × LEVELS + how sure the model is (0 undecided … LEVELS-1 certain), the
+    colour a cell gets with more than two classes. A field that has it already is drawn as it is (a live view computes
+    it with the field, so the chart's data is the frame it was given)."""
+    level = ((field["confidence"] - 1.0 / n_classes) / (1 - 1.0 / n_classes) * (LEVELS - 1)).round().clip(0, LEVELS - 1)
+    return field.assign(shade=(field["predicted"] * LEVELS + level).astype(int))
 
 
 def _tint(color: str, strength: float) -> str:

@@ -150,12 +150,16 @@ class Study:
 def _make_config_class(study: Study) -> type:
     fields = [(p.name, p.kind, field(default=p.default)) for p in study.params]
     cls_name = "".join(part.title() for part in study.id.split("-")) + "Config"
-    return dataclasses.make_dataclass(cls_name, fields, frozen=True)
+    cls = dataclasses.make_dataclass(cls_name, fields, frozen=True)
+    cls.optional_defaults = {p.name: p.default for p in study.params if p.optional}  # what config_dict leaves out
+    return cls
 
 
 def config_dict(cfg: Config) -> dict[str, Any]:
-    """A config as a plain dict."""
-    return dataclasses.asdict(cfg)
+    """A config as a plain dict, without the optional parameters that are at their default (see `Param.optional`):
+    the form a run's config is stored, exported and compared in."""
+    optional = getattr(type(cfg), "optional_defaults", {})
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if k not in optional or v != optional[k]}
 
 
 def train_config_from(cfg: Config, **fixed: Any) -> TrainConfig:

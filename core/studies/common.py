@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from ..i18n import N_, MessageError, Msg
-from ..params import P, Param
+from ..params import P, Param, table_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,6 +140,7 @@ def image_data(dataset: str, seed: int, n_train: int, n_test: int) -> DataBundle
 CLASSIFICATION_PARAMS: tuple[Param, ...] = (
     P.seed,
     P.dataset,
+    P.n_classes,
     P.model,
     P.hidden,
     P.depth,
@@ -163,6 +164,8 @@ CLASSIFICATION_PARAMS: tuple[Param, ...] = (
     P.n_train.replace(default=400, help="Number of training points (2-D sets only)."),
     P.n_test.replace(default=400, help="Number of test points (2-D sets only)."),
     P.noise.replace(default=0.2, high=2.0, help="Noise of the 2-D sets (ignored for images)."),
+    *table_params("dataset=csv: the two feature columns, comma-separated.",
+                  "dataset=csv: the label column (2 to 10 classes; numbers or text)."),
 )
 
 
@@ -177,14 +180,18 @@ def classification_params(**overrides) -> tuple[Param, ...]:
 
 
 def classification_data(cfg) -> DataBundle:
-    """Digits, MNIST or a 2-D set, as `cfg.dataset` says."""
+    """Digits, MNIST, a 2-D set or a table of your own, as `cfg.dataset` says."""
     from ..data import digits, mnist, toy_bundle
 
     if cfg.dataset == "digits":
         return digits(seed=cfg.seed)
     if cfg.dataset == "mnist":
         return mnist()
-    return toy_bundle(cfg.dataset, cfg.n_train, cfg.n_test, cfg.noise, cfg.seed)
+    if cfg.dataset == "csv":
+        from ..data.upload import csv_bundle
+
+        return csv_bundle(cfg, "classification")
+    return toy_bundle(cfg.dataset, cfg.n_train, cfg.n_test, cfg.noise, cfg.seed, cfg.n_classes)
 
 
 def classification_model(cfg, data: DataBundle, g: torch.Generator) -> nn.Module:
@@ -198,6 +205,13 @@ def classification_model(cfg, data: DataBundle, g: torch.Generator) -> nn.Module
 
 
 def check_classification(cfg) -> None:
+    from ..data.toy2d import MULTICLASS
+    from ..data.upload import check_config
+
+    if cfg.n_classes != 2 and cfg.dataset not in MULTICLASS:
+        source = "a CSV's come from its label column" if cfg.dataset == "csv" else f"dataset={cfg.dataset} has its own"
+        raise ValueError(f"n_classes: applies to {' and '.join(MULTICLASS)} ({source})")
+    check_config(cfg, 2, "label")
     if cfg.augment and cfg.dataset not in IMAGE_DATASETS:
         raise MessageError(Msg(N_("augment: image augmentation applies to digits and mnist, not dataset={dataset}"),
                                dataset=cfg.dataset))

@@ -3,7 +3,7 @@ overfits. Trained by gradient steps, or fitted exactly in closed form (optimizer
 
 from __future__ import annotations
 
-from ..params import P
+from ..params import P, table_params
 from .base import DefaultSweep, Report, Study, train_config_from
 from .common import LSTSQ_OPTIMIZER, TARGET_FUNCTION, check_lstsq, least_squares, linear_weights
 
@@ -14,7 +14,20 @@ GRID_POINTS = 601  # dense enough that a degree-20 fit's wiggles between the poi
 def data(cfg):
     from ..data import generator, polynomial
 
+    if cfg.dataset == "csv":
+        return _table_data(cfg)
     return polynomial(cfg.n_train, cfg.n_test, cfg.degree, cfg.noise, generator(cfg.seed, "data"), cfg.function, cfg.x_range)
+
+
+def _table_data(cfg):
+    """A table of your own: its x and y columns (standardised by the training rows), features x^0..x^degree."""
+    from ..data import DataBundle, Split, poly_features
+    from ..data.upload import csv_bundle
+
+    base = csv_bundle(cfg, "regression")
+    raw_x = {"train": base.train.X, "test": base.test.X}
+    train, test = (Split(poly_features(s.X, cfg.degree), s.y) for s in (base.train, base.test))
+    return DataBundle(train, test, "regression", meta={**base.meta, "x": raw_x})
 
 
 def model(cfg, data, g):
@@ -29,6 +42,8 @@ def _mse(X, y, w) -> float:
 
 def report(cfg, model, data, result) -> Report:
     """The least-squares optimum of this degree beside the trained model: losses now, coefficients and curves on demand."""
+    if cfg.dataset == "csv":
+        return _table_report(cfg, model, data)
     from ..data.synthetic import POLY_TRUE_COEF, poly_true_coef
 
     learned, _ = linear_weights(model)
@@ -93,6 +108,48 @@ def _points(data, split: str, degree: int):
     return pd.DataFrame({"x": x.numpy(), "y": s.y[:, 0].numpy(), "split": split})
 
 
+def _table_report(cfg, model, data) -> Report:
+    """A table's fit in the table's own units: the points of each split and the fitted curve over their range."""
+    return Report(frames={"curve": lambda: _table_curve(cfg, model, data), "points": lambda: _table_points(data)})
+
+
+def _units(data, x, y):
+    """Standardised x and y back in the table's units."""
+    meta = data.meta
+    return x * meta["std"][0] + meta["mean"][0], y * meta["target_std"] + meta["target_mean"]
+
+
+def _table_points(data):
+    import pandas as pd
+
+    parts = []
+    for name in ("train", "test"):
+        x, y = _units(data, data.meta["x"][name][:, 0].numpy(), getattr(data, name).y[:, 0].numpy())
+        parts.append(pd.DataFrame({"x": x, "y": y, "split": name}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _table_curve(cfg, model, data):
+    import pandas as pd
+    import torch
+
+    from ..data import poly_features
+    from ..training import predict
+
+    xs = torch.cat(list(data.meta["x"].values()))[:, 0]
+    x = torch.linspace(float(xs.min()), float(xs.max()), 241).reshape(-1, 1)
+    fx, fy = _units(data, x[:, 0].numpy(), predict(model, poly_features(x, cfg.degree))[:, 0].numpy())
+    return pd.DataFrame({"x": fx, "y": fy, "curve": f"degree {cfg.degree} fit"})
+
+
+def check(cfg) -> None:
+    """The closed-form fit's rules, and a table of your own's columns."""
+    from ..data.upload import check_config
+
+    check_lstsq(cfg)
+    check_config(cfg, 1, "target")
+
+
 STUDY = Study(
     id="polynomial",
     title="Polynomial regression: under- and overfitting",
@@ -113,12 +170,15 @@ STUDY = Study(
         LSTSQ_OPTIMIZER,
         P.weight_decay,
         P.val_fraction,
+        P.dataset.replace(default="cubic", choices=("cubic", "csv"), optional=True,
+                          help="cubic: the textbook polynomial plus noise; csv: a table of your own (data_path, x, y)."),
+        *table_params("dataset=csv: the x column.", "dataset=csv: the y column (the target)."),
     ),
     data=data,
     model=model,
     train_config=train_config_from,
     report=report,
-    check=check_lstsq,
+    check=check,
     backfill=("function", "x_range"),  # runs stored before these existed fitted the cubic on x ~ N(0, 1)
     sweep=DefaultSweep(
         grid=("degree=1:15:15",),

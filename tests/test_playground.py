@@ -1,0 +1,190 @@
+"""The Playground: live runs stepped one epoch at a time (core.playground) and the page that plays them (AppTest)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from core.playground import Runs, Trainer, stop_all
+from core.store import Store
+from core.studies import get_study, run_study
+
+PAGE = "pages/playground.py"
+SMALL = {"dataset": "moons", "n_train": 60, "n_test": 60, "depth": 2, "hidden": 8, "activation": "tanh", "lr": 0.01,
+         "batch_size": 10, "seed": 3}
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left():
+    """Every trainer a test opened (directly or through a page) is closed after it: no training thread outlives it."""
+    yield
+    stop_all()
+
+
+def wait_for(condition, seconds: float = 30.0) -> None:
+    """Poll until `condition()` holds (a background thread is training); fail after `seconds`."""
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, "the trainer did not get there in time"
+        time.sleep(0.02)
+
+
+def test_a_saved_side_by_side_pair_re_runs_to_the_same_numbers():
+    runs = Runs([SMALL, {**SMALL, "l2": 0.01}], ["A", "B"])
+    assert runs.engines == ["StackedEngine"]  # a same-shape pair is one stacked computation
+    for _ in range(4):
+        runs.step()
+    panel = runs.panel(1)
+    assert panel.epoch == 4 and set(panel.history["split"]) == {"train", "test"} and len(panel.field) <= 50 * 50
+    results = runs.results()
+    assert [r.config["epochs"] for r in results] == [4, 4] and results[1].config["l2"] == 0.01
+    for result in results:  # an ordinary run of the classification study: its config trains it again
+        again = run_study(get_study("classification"), result.config)[0]
+        assert again.metrics["test_loss"] == pytest.approx(result.metrics["test_loss"], abs=1e-5)
+
+
+def test_two_widths_train_as_two_loops_on_the_same_points():
+    runs = Runs([SMALL, {**SMALL, "hidden": 16}], ["A", "B"])
+    assert len(runs.parts) == 2
+    runs.step()
+    a, b = runs.panel(0), runs.panel(1)
+    assert a.epoch == b.epoch == 1 and len(b.nodes) > len(a.nodes)  # the diagram shows B's wider layers
+    with pytest.raises(ValueError, match="same data"):
+        Runs([SMALL, {**SMALL, "dataset": "xor"}], ["A", "B"])
+
+
+def test_trainer_plays_pauses_steps_and_resets():
+    trainer = Trainer(Runs([SMALL], ["A"]), publish_every=0.0)
+    try:
+        trainer.play()
+        wait_for(lambda: trainer.epoch >= 3)
+        trainer.pause()
+        paused_at = trainer.epoch
+        time.sleep(0.3)
+        snap = trainer.snapshot()
+        assert trainer.epoch == paused_at == snap.epoch and not snap.playing  # pausing keeps the state
+        assert snap.panels[0].history["epoch"].max() == paused_at
+        trainer.step()
+        assert trainer.epoch == paused_at + 1 and trainer.snapshot().epoch == paused_at + 1
+        trainer.reset(Runs([SMALL], ["A"]))
+        assert trainer.epoch == 0 and trainer.snapshot().epoch == 0
+        trainer.configure(max_epochs=2)
+        trainer.play()
+        wait_for(lambda: not trainer.playing)
+        assert trainer.epoch == 2 and "epoch limit" in trainer.snapshot().message
+    finally:
+        trainer.close()
+
+
+def test_target_loss_stops_and_a_dead_session_ends_the_thread():
+    trainer = Trainer(Runs([SMALL], ["A"], target_loss=10.0), publish_every=0.0)
+    trainer.play()
+    wait_for(lambda: not trainer.playing)
+    assert trainer.epoch == 1 and "target loss" in trainer.snapshot().message
+    alive = [True]
+    other = Trainer(Runs([SMALL], ["A"]), alive=lambda: alive[0])
+    other.play()
+    thread = other._thread
+    alive[0] = False  # the browser session ended
+    thread.join(timeout=10)
+    assert not thread.is_alive() and other.closed
+
+
+# --- the page ----------------------------------------------------------------------------------------------------
+
+
+def epoch_shown(at) -> int:
+    texts = [m.value for m in at.markdown if m.value.startswith("**Epoch ")]
+    assert texts, "no epoch line"
+    return int(texts[0].split()[1].rstrip("*"))
+
+
+def trainer_of(at):
+    return at.session_state["pg.trainer"].trainer
+
+
+@pytest.fixture
+def page(app_test):
+    """The page with small data (the URL sets it)."""
+    return app_test(PAGE, {"pg.points": "100"})
+
+
+def test_play_pause_step_reset_on_the_page(page):
+    at = page
+    assert not at.exception and not at.error and epoch_shown(at) == 0
+    at.button(key="pg.play").click().run()
+    assert [b.label for b in at.button][0] == "Pause"
+    wait_for(lambda: trainer_of(at).epoch >= 3)
+    at.button(key="pg.pause").click().run()
+    paused_at = epoch_shown(at)
+    assert paused_at >= 3 and not at.exception
+    history = trainer_of(at).snapshot().panels[0].history
+    assert history["epoch"].max() == paused_at  # the history grew while it played
+    at.run()
+    assert epoch_shown(at) == paused_at  # still paused: the state is kept across reruns
+    at.button(key="pg.step").click().run()
+    assert epoch_shown(at) == paused_at + 1
+    at.button(key="pg.reset").click().run()
+    assert epoch_shown(at) == 0 and not at.exception
+
+
+def test_a_model_change_after_training_asks_before_resetting(page):
+    at = page
+    at.button(key="pg.step").click().run()
+    at.select_slider(key="pg.hidden").set_value(16).run()
+    assert any("start" in w.value and "over" in w.value for w in at.warning)
+    assert epoch_shown(at) == 1  # nothing reset yet
+    at.button(key="pg.keep").click().run()
+    assert at.select_slider(key="pg.hidden").value == 8 and epoch_shown(at) == 1
+    at.select_slider(key="pg.hidden").set_value(16).run()
+    at.button(key="pg.apply").click().run()
+    assert epoch_shown(at) == 0 and not at.warning
+    assert trainer_of(at).snapshot().panels[0].config["hidden"] == 16
+
+
+def test_side_by_side_trains_two_panels_and_save_stores_both(page, isolated_store):
+    at = page
+    at.toggle(key="pg.compare").set_value(True).run()
+    at.button(key="pg.step").click().run()
+    at.button(key="pg.step").click().run()
+    assert not at.exception and epoch_shown(at) == 2
+    labels = [m.label for m in at.metric]
+    assert "A: test loss" in labels and "B: test loss" in labels
+    assert [p.label for p in trainer_of(at).snapshot().panels] == ["A", "B: l2 0.01"]  # B's default: A with L2
+    assert len(at.get("vega_lite_chart")) == 6  # a boundary and a network per panel, loss and accuracy
+    assert Store(isolated_store).runs().empty
+    at.button(key="pg.save").click().run()
+    assert at.success and not at.exception
+    runs = Store(isolated_store).runs()
+    assert len(runs) == 2 and set(runs["study"]) == {"classification"} and set(runs["epochs"]) == {2}
+    assert sorted(runs["l2"]) == [0.0, 0.01]
+
+
+def test_settings_come_back_from_the_url(app_test):
+    """The page's settings are widgets bound to the URL (the browser writes them there): a link with them opens them."""
+    at = app_test(PAGE, {"pg.dataset": "spiral", "pg.n_classes": "3", "pg.depth": "3", "pg.hidden": "16",
+                         "pg.activation": "relu", "pg.points": "100"})
+    assert not at.exception and not at.error
+    config = trainer_of(at).snapshot().panels[0].config
+    assert (config["dataset"], config["n_classes"], config["depth"], config["hidden"], config["activation"]) == \
+        ("spiral", 3, 3, 16, "relu")
+    command = next(c.value for c in at.code if c.value.startswith("python -m core run"))
+    assert "--set n_classes=3" in command and "--set depth=3" in command  # the shared run, on the command line
+
+
+def test_exports_are_png_svg_and_csv():
+    from core.charts.boundary import boundary_chart
+    from core.charts.playground import chart_bytes, curves_pair
+    from core.tables import csv_text
+
+    runs = Runs([SMALL], ["A"])
+    runs.step()
+    panel = runs.panel(0)
+    chart = boundary_chart(panel.field, runs.points, n_classes=2)
+    assert chart_bytes(chart, "png").startswith(b"\x89PNG")
+    svg = chart_bytes(curves_pair(panel.history, runs=["A"], splits=runs.splits), "svg")
+    assert svg.lstrip().startswith(b"<svg") and b"epoch" in svg
+    assert csv_text(runs.points).splitlines()[0].split(",")[:2] == ["x1", "x2"]
+    with pytest.raises(ValueError, match="format"):
+        chart_bytes(chart, "pdf")
