@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 from .i18n import _
 from .metrics import value_text
 from .params import Param
-from .studies import RunResult, Study, check_run, get_study
+from .studies import RunResult, Study, check_run, config_dict, get_study
 
 BACKENDS = ("auto", "serial", "batched", "processes", "dask")
 ENGINE_OF = {"auto": "auto", "serial": "module", "batched": "stacked"}  # backends that train in this process
@@ -301,7 +301,7 @@ def missing_points(pts: Sequence[Any], done: Sequence[RunResult]) -> list[Any]:
         have[key] = have.get(key, 0) + 1
     out = []
     for p in pts:
-        key = _key(dataclasses.asdict(p.config), p.fold)
+        key = _key(config_dict(p.config), p.fold)  # as a run's config is stored: optional defaults left out
         if have.get(key, 0):
             have[key] -= 1
         else:

@@ -183,8 +183,8 @@ else:
         if below:
             right.caption(below)
     elif metric:
-        one = store.group(with_by, by, [metric])
-        right.dataframe(one, hide_index=True, column_config=column_labels(one.columns))
+        by_value = store.group(with_by, by, [metric])
+        right.dataframe(by_value, hide_index=True, column_config=column_labels(by_value.columns))
     grouped = store.group(with_by, by, [m for m in metrics if m.endswith(("loss", "acc"))])
     st.dataframe(grouped, hide_index=True, column_config=column_labels(grouped.columns))
     dims = [d for d in varying if stats.loc[d, "count"] == n_one][:6] + [metric]

@@ -33,6 +33,8 @@ KNOWN_OVERFLOW: dict[str, str] = {}  # "page → tab": why it is still too wide 
 CHART = "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
 # views whose content is tables and numbers, not charts ("page" or "page → tab label")
 NO_CHART = {"home", "reproductions", "basics → Forward and backward"}
+# pages whose tabs hold settings beside the charts (the Playground): their charts are looked for in the whole page
+SETTINGS_TABS = {"playground"}
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -r requirements.txt)")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
@@ -147,7 +149,7 @@ def check_view(page, view: str, shot: Path) -> list[str]:
     """No exception, a chart drawn (unless the view is in NO_CHART), nothing wider than its column; a screenshot."""
     failures = []
     visible_panel = page.locator("[data-testid='stMain'] [role='tabpanel']:visible")
-    scope = visible_panel.first if visible_panel.count() else page
+    scope = visible_panel.first if visible_panel.count() and view.split(" → ")[0] not in SETTINGS_TABS else page
     exceptions = page.locator("[data-testid='stException']")
     if exceptions.count():
         failures.append(f"{view}: exception shown: {exceptions.first.inner_text()[:300]}")

@@ -37,9 +37,10 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
     palette = CLASS_COLORS[:n_classes]
     x = alt.X("x1_lo:Q", title=axis_titles[0], scale=alt.Scale(zero=False, nice=False))
     y = alt.Y("x2_lo:Q", title=axis_titles[1], scale=alt.Scale(zero=False, nice=False))
-    # each tile reaches a hair into its neighbours: tiles that only touch leave anti-aliased seams
-    field = field.assign(x1_hi=field["x1_hi"] + 0.3 * (field["x1_hi"] - field["x1_lo"]),
-                         x2_hi=field["x2_hi"] + 0.3 * (field["x2_hi"] - field["x2_lo"]))
+    # each tile reaches a hair into its neighbours: tiles that only touch leave anti-aliased seams. Computed in the
+    # chart (a calculate transform), so the chart draws the very frame it was given and a live redraw swaps only data
+    overlap = [{"calculate": "datum.x1_hi + 0.3 * (datum.x1_hi - datum.x1_lo)", "as": "x1_end"},
+               {"calculate": "datum.x2_hi + 0.3 * (datum.x2_hi - datum.x2_lo)", "as": "x2_end"}]
     tooltip = [alt.Tooltip("x1:Q", format=".2f", title="x₁"), alt.Tooltip("x2:Q", format=".2f", title="x₂"),
                alt.Tooltip("predicted:N", title=_("predicted class")),
                alt.Tooltip("confidence:Q", format=".0%", title=_("confidence"))]
@@ -48,13 +49,14 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
         color = alt.Color("p_class1:Q", title=_("p(class 1)"),
                           scale=alt.Scale(domain=[0, 0.5, 1], range=[_tint(palette[0], 0.4), "#ffffff", _tint(palette[1], 0.4)]),
                           legend=alt.Legend(gradientLength=90, format=".1f"))
-        cells = alt.Chart(field).mark_rect().encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=color, tooltip=tooltip)
+        cells = alt.Chart(field, transform=overlap).mark_rect().encode(x=x, x2="x1_end:Q", y=y, y2="x2_end:Q", color=color,
+                                                                     tooltip=tooltip)
     else:
         # the predicted class's colour, mixed with white by how unsure the model is (LEVELS steps of confidence)
         shades = [_tint(c, 0.45 * level / (LEVELS - 1)) for c in palette for level in range(LEVELS)]
         shaded = field if "shade" in field else shade_cells(field, n_classes)
-        cells = alt.Chart(shaded).mark_rect().encode(
-            x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q",
+        cells = alt.Chart(shaded, transform=overlap).mark_rect().encode(
+            x=x, x2="x1_end:Q", y=y, y2="x2_end:Q",
             color=alt.Color("shade:O", scale=alt.Scale(domain=list(range(len(shades))), range=shades), legend=None),
             tooltip=tooltip,
         )

@@ -33,7 +33,9 @@ def network_chart(nodes: pd.DataFrame, edges: pd.DataFrame, layers: pd.DataFrame
     )
     dots = alt.Chart(nodes).mark_circle(size=70, color="#444444", opacity=1).encode(x="x:Q", y="y:Q")
     text = alt.Chart(layers).mark_text(fontSize=11, baseline="bottom").encode(x="x:Q", y="y:Q", text="text:N")
-    return alt.layer(lines, dots, text).properties(title=title or _("Network (weights: blue +, orange −)"), height=height,
+    # the colour key as a subtitle: one long title was cut to the narrow column ("Network (weights: blue +, or…")
+    heading = title or alt.TitleParams(_("Network"), subtitle=_("weights: blue +, orange −"))
+    return alt.layer(lines, dots, text).properties(title=heading, height=height,
                                                    view=alt.ViewBackground(stroke=None))
 
 
