@@ -9,7 +9,7 @@ import streamlit as st
 from core.charts.boundary import boundary_chart
 from core.charts.playground import chart_bytes, curves_pair
 from core.data.toy2d import MULTICLASS
-from core.i18n import _
+from core.i18n import N_, _
 from core.playground import STOP_REASONS, STUDY, Runs
 from core.store import StoreError
 from core.tables import csv_text
@@ -28,8 +28,8 @@ BATCHES = [1, 2, 5, 10, 16, 20, 32, 50, 64, 100, 128, 256, 500]
 EPOCH_LIMITS = [10, 20, 50, 100, 200, 500, 1000, 2000]
 SPEEDS = ["1", "2", "5", "10", "20", "50", "max"]
 TARGETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
-STOPS = {"limit": "epoch limit only", "target": "a target loss", "early": "early stopping"}
-AS_A = "as A"
+STOPS = {"limit": N_("epoch limit only"), "target": N_("a target loss"), "early": N_("early stopping")}
+AS_A = N_("as A")  # a sentinel value, shown translated
 
 st.title(_("Playground"))
 st.markdown(_(
@@ -103,7 +103,7 @@ with net_tab:
     c = st.columns(3)
     for i, name in enumerate(("l1", "l2", "weight_decay")):
         a[name] = model_widget(f"pg.{name}", param_input(name, study=STUDY, key=f"pg.{name}", high=1.0,
-                                                         label=name.replace("_", " "), container=c[i]))
+                                                         container=c[i]))
     c = st.columns(3)
     a["optimizer"] = model_widget("pg.optimizer", param_input("optimizer", study=STUDY, key="pg.optimizer", label=_("optimizer"),
                                                               container=c[0]))
@@ -152,7 +152,7 @@ with compare_tab:
             ("weight_decay", log_options(1e-4, 1.0, with_zero=True), AS_A), ("l1", log_options(1e-4, 1.0, with_zero=True), AS_A),
         ]):
             value = model_widget(f"pg.b.{name}", c[i % 2].select_slider(
-                _("B: {name}").format(name=name.replace("_", " ")), [AS_A, *options], default, key=f"pg.b.{name}",
+                _("B: {name}").format(name=_(name.replace("_", " "))), [AS_A, *options], default, key=f"pg.b.{name}",
                 bind="query-params", format_func=lambda v: _(AS_A) if v == AS_A else f"{v:g}"))
             if value != AS_A:
                 b[name] = value
@@ -217,7 +217,7 @@ if save:
             ids=", ".join(map(str, ids)), epoch=tr.epoch), icon=":material/save:")
 
 # --- the live view -------------------------------------------------------------------------------------------------
-axis_titles = tuple(f"{c} (standardised)" for c in csv["x"].split(",")) if csv else ("x₁", "x₂")
+axis_titles = tuple(_("{column} (standardised)").format(column=c) for c in csv["x"].split(",")) if csv else ("x₁", "x₂")
 playing_now = tr.playing
 
 
