@@ -37,6 +37,7 @@ from .charts.boundary import shade_cells
 from .loop import history_frame
 from .params import P
 from .pipeline import expand, finish, plan, start_group
+from .i18n import N_, Msg
 from .studies import RunResult, config_dict, get_study
 
 STUDY = "classification"
@@ -44,8 +45,8 @@ LIVE_BUDGET = int(P.epochs.high)  # the loops' epoch budget: the view stops at i
 PUBLISH_EVERY = 0.1  # seconds between snapshots while playing
 LEASE_S = 30.0  # pause when no page has asked for a snapshot for this long (a tab closed without ending the session)
 MAX_UNITS_DRAWN = 16  # units per layer in the network diagram (the first ones; the layer's label gives the width)
-STOP_REASONS = {"early_stopping": "early stopping (validation loss stopped improving)", "target_loss": "target loss reached",
-                "diverged": "diverged (the loss became NaN or infinite)", "cancelled": "cancelled"}
+STOP_REASONS = {"early_stopping": N_("early stopping (validation loss stopped improving)"), "target_loss": N_("target loss reached"),
+                "diverged": N_("diverged (the loss became NaN or infinite)"), "cancelled": N_("cancelled")}
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Snapshot:
     epoch: int
     playing: bool
     finished: bool  # every run has stopped by itself: play cannot continue
-    message: str  # why training paused or stopped ('' while it plays)
+    message: Msg | str  # why training paused or stopped ('' while it plays), shown in the page's language
     panels: tuple[Panel, ...]
     points: pd.DataFrame
     splits: tuple[str, ...]  # the splits the points have: train, (val,) test
@@ -280,7 +281,7 @@ class Trainer:
         with self._wake:
             self._wake.notify_all()
 
-    def pause(self, message: str = "paused") -> None:
+    def pause(self, message: Msg | str = "") -> None:
         """Stop training after the epoch in progress; the runs stay as they are."""
         with self._lock:
             self._pause(message)
@@ -293,7 +294,7 @@ class Trainer:
                 if self.runs.done:
                     break
                 self.runs.step()
-            self._publish(self._stop_message() or "paused")
+            self._publish(self._stop_message() or Msg(N_("paused")))
 
     def reset(self, runs: Runs) -> None:
         """Pause and start over with new runs (epoch 0)."""
@@ -331,20 +332,26 @@ class Trainer:
 
     # --- the thread -------------------------------------------------------------------------------------------------
 
-    def _pause(self, message: str) -> None:
+    def _pause(self, message: Msg | str) -> None:
         self._publish(message, playing=False)  # published before `playing` turns False: whoever sees it paused sees why
         self.playing = False
 
-    def _stop_message(self) -> str:
+    def _stop_message(self) -> Msg | str:
+        """Why training cannot go on, as a message the page shows in its language ('' when it can)."""
         runs = self.runs
         if runs.done:
-            reasons = sorted({STOP_REASONS.get(r or "", r or "") for p in runs.parts for r in p.loop.state.stop_reason})
-            return "stopped: " + "; ".join(r for r in reasons if r) if any(reasons) else "stopped"
+            reasons = sorted({STOP_REASONS.get(r or "", r or "") for p in runs.parts for r in p.loop.state.stop_reason} - {""})
+            if not reasons:
+                return Msg(N_("stopped"))
+            why: Msg = Msg(reasons[0])
+            for more in reasons[1:]:
+                why = Msg(N_("{first}; {second}"), first=why, second=Msg(more))
+            return Msg(N_("stopped: {why}"), why=why)
         if runs.epoch >= self.max_epochs:
-            return f"stopped at the epoch limit ({self.max_epochs}); raise it to train on"
+            return Msg(N_("stopped at the epoch limit ({limit}); raise it to train on"), limit=self.max_epochs)
         return ""
 
-    def _publish(self, message: str, playing: bool | None = None) -> Snapshot:
+    def _publish(self, message: Msg | str, playing: bool | None = None) -> Snapshot:
         runs = self.runs
         now = time.monotonic()
         self._rate.append((now, runs.epoch))

@@ -9,7 +9,7 @@ import streamlit as st
 from core.charts.boundary import boundary_chart
 from core.charts.playground import chart_bytes, curves_pair
 from core.data.toy2d import MULTICLASS
-from core.i18n import N_, _
+from core.i18n import N_, _, error_text
 from core.playground import STOP_REASONS, STUDY, Runs
 from core.store import StoreError
 from core.tables import csv_text
@@ -225,7 +225,7 @@ def live_view() -> None:
     """Redraw from the trainer's latest snapshot (re-run by the browser every REDRAW_S seconds while playing)."""
     snap = tr.snapshot()
     idle = _("ready: press Play, or Step for one epoch") if snap.epoch == 0 else _("paused")
-    state = _("playing") if snap.playing else (snap.message or idle)
+    state = _("playing") if snap.playing else (error_text(snap.message) if snap.message else idle)
     speed_text = _(", {rate:.0f} epochs/s").format(rate=snap.epochs_per_s) if snap.playing and snap.epochs_per_s else ""
     st.markdown(_("**Epoch {epoch}** · {state}{speed}").format(epoch=snap.epoch, state=state, speed=speed_text))
     panels = st.columns(len(snap.panels)) if len(snap.panels) > 1 else [st.container()]

@@ -72,7 +72,7 @@ def test_trainer_plays_pauses_steps_and_resets():
         trainer.configure(max_epochs=2)
         trainer.play()
         wait_for(lambda: not trainer.playing)
-        assert trainer.epoch == 2 and "epoch limit" in trainer.snapshot().message
+        assert trainer.epoch == 2 and "epoch limit" in str(trainer.snapshot().message)
     finally:
         trainer.close()
 
@@ -81,7 +81,7 @@ def test_target_loss_stops_and_a_dead_session_ends_the_thread():
     trainer = Trainer(Runs([SMALL], ["A"], target_loss=10.0), publish_every=0.0)
     trainer.play()
     wait_for(lambda: not trainer.playing)
-    assert trainer.epoch == 1 and "target loss" in trainer.snapshot().message
+    assert trainer.epoch == 1 and "target loss" in str(trainer.snapshot().message)
     alive = [True]
     other = Trainer(Runs([SMALL], ["A"]), alive=lambda: alive[0])
     other.play()
