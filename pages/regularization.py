@@ -204,7 +204,7 @@ if drop_tab.open:
                 _("`eval()` only switches layers such as dropout and batch norm to their test behaviour. On this network "
                   "it changed {eval_changed} weights and moved the training loss from {train_loss:.3f} (dropout on) to "
                   "{eval_loss:.3f} (dropout off); one gradient step taken *in eval mode* then changed {step_changed:,} of "
-                  "the {weights:,} weights. What stops updates is not calling `optimizer.step()` (and `torch.no_grad()` "
+                  "the {weights:,} weights. What stops updates is not calling `optimizer.step` (and `torch.no_grad()` "
                   "stops recording gradients).").format(
                     eval_changed=facts.eval_changed, train_loss=facts.train_mode_loss, eval_loss=facts.eval_mode_loss,
                     step_changed=facts.step_changed, weights=facts.n_weights),
