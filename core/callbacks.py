@@ -23,7 +23,9 @@ class TrainState:
 
     engine: Any  # the engine training the models (core.engines): engine.model(m), snapshot/restore
     epochs: torch.Tensor  # [M] each model's epoch budget
-    epoch: int = 0
+    epoch: int = 0  # loop steps so far (each model trains `every` epochs a step, 1 unless its history is sparse)
+    trained: torch.Tensor | None = None  # [M] epochs each model has trained so far
+    steps: int = 0  # the loop steps the longest model needs (= max epochs when every model evaluates every epoch)
     active: torch.Tensor | None = None  # [M] bool: trained this epoch and still finite (callbacks act on these)
     stop_reason: list[str | None] = field(default_factory=list)  # per model: 'early_stopping', 'cancelled', 'diverged'
     best_epoch: list[int | None] = field(default_factory=list)
@@ -35,6 +37,8 @@ class TrainState:
         M = len(self.epochs)
         self.active = torch.zeros(M, dtype=torch.bool) if self.active is None else self.active
         self.restored = torch.zeros(M, dtype=torch.bool) if self.restored is None else self.restored
+        self.trained = torch.zeros(M, dtype=torch.long) if self.trained is None else self.trained
+        self.steps = self.steps or self.max_epochs
         self.stop_reason = self.stop_reason or [None] * M
         self.best_epoch = self.best_epoch or [None] * M
         self.log = self.log or [[] for _ in range(M)]
@@ -55,6 +59,8 @@ class TrainState:
 
 class Callback:
     """Base class: override what you need."""
+
+    every_epoch = False  # True: it must see every epoch's metrics (a loop that evaluates every k epochs refuses it)
 
     def on_train_begin(self, state: TrainState) -> None:
         pass
@@ -77,6 +83,8 @@ class EarlyStopping(Callback):
     With `restore_best`, the model ends with the weights of its best epoch. Each setting is one value for
     every model or a sequence with one per model; a per-model patience of 0 leaves that model alone.
     """
+
+    every_epoch = True
 
     def __init__(self, monitor: str = "val_loss", patience: int | Sequence[int] = 5,
                  min_delta: float | Sequence[float] = 0.0, restore_best: bool | Sequence[bool] = True):
@@ -111,7 +119,7 @@ class EarlyStopping(Callback):
             self.snapshot = state.engine.snapshot(keep, self.snapshot)
             self.has_best |= keep
         for m in torch.nonzero(improved).flatten().tolist():
-            state.best_epoch[m] = state.epoch
+            state.best_epoch[m] = int(state.trained[m])
         state.stop(watched & (self.waited >= self._patience), "early_stopping")
 
     def on_train_end(self, state: TrainState) -> None:
@@ -123,6 +131,8 @@ class EarlyStopping(Callback):
 class TargetLoss(Callback):
     """Stop a model (reason 'target_loss') once `monitor` is at or below `target`; `target` None is off, and may be
     changed between epochs (a live view's stop condition)."""
+
+    every_epoch = True
 
     def __init__(self, target: float | None, monitor: str = "train_loss"):
         self.target, self.monitor = check_target(target), monitor
@@ -149,7 +159,7 @@ class Progress(Callback):
         self.report = report
 
     def on_epoch_end(self, state: TrainState, logs: dict[str, Any]) -> None:
-        self.report(state.epoch / max(1, state.max_epochs), logs)
+        self.report(state.epoch / max(1, state.steps), logs)
 
 
 class Cancel(Callback):

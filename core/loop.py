@@ -10,7 +10,10 @@ epoch's records; between steps a caller may read `history(m)` or `model(m)`, pau
 `run()` steps until every model has stopped and returns one `FitResult` per model.
 
 After every epoch each split is evaluated in eval mode. A NaN or infinite value ends that model alone
-with status 'diverged' (the others carry on).
+with status 'diverged' (the others carry on). A model may instead be evaluated every `every` epochs (and after
+its last): a step then trains it that many epochs, its history holds those epochs only, and its training is
+the same (evaluation changes no weight and draws no random number). Models with different epoch budgets
+then take about as many steps each, so they train together without the short ones idling.
 """
 
 from __future__ import annotations
@@ -68,11 +71,20 @@ def metric_keys(splits: Sequence[str], task: str) -> list[str]:
 class Loop:
     """Train an engine's M models epoch by epoch: `step()` one epoch, `run()` to the end, `results()`."""
 
-    def __init__(self, engine: Any, epochs: int | Sequence[int], callbacks: Sequence[Callback] = ()):
+    def __init__(self, engine: Any, epochs: int | Sequence[int], callbacks: Sequence[Callback] = (),
+                 every: int | Sequence[int] = 1):
         self.engine = engine
         M = engine.M
         budget = torch.as_tensor(epochs, dtype=torch.long)
-        self.state = TrainState(engine, budget.expand(M).clone() if budget.ndim == 0 else budget)
+        budget = budget.expand(M).clone() if budget.ndim == 0 else budget
+        every_t = torch.as_tensor(every, dtype=torch.long)
+        self.every = (every_t.expand(M).clone() if every_t.ndim == 0 else every_t).clamp_min(1)
+        self.strided = bool((self.every > 1).any())
+        if self.strided and any(cb.every_epoch for cb in callbacks):
+            name = next(type(cb).__name__ for cb in callbacks if cb.every_epoch)
+            raise ValueError(f"{name} needs every epoch's metrics; it cannot run with a history of every k epochs")
+        steps = int((-(-budget // self.every)).max()) if M else 0
+        self.state = TrainState(engine, budget, steps=steps)
         self.callbacks = list(callbacks)
         self.running = torch.ones(M, dtype=torch.bool)
         self.keys = [metric_keys(names, engine.task) for names in engine.split_names]
@@ -86,7 +98,7 @@ class Loop:
 
     @property
     def epoch(self) -> int:
-        """Epochs trained so far."""
+        """Steps taken so far: epochs trained, when every model is evaluated every epoch."""
         return self.state.epoch
 
     @property
@@ -115,7 +127,13 @@ class Loop:
         epoch = state.epoch
         trained = self.running.clone()
         t0 = time.perf_counter()
-        self.engine.train_epoch(trained)
+        if self.strided:
+            counts = torch.where(trained, torch.minimum(self.every, state.epochs - state.trained), 0)
+            self.engine.train_epochs(trained, counts)
+            state.trained += counts
+        else:
+            self.engine.train_epoch(trained)
+            state.trained += trained.long()
         t1 = time.perf_counter()
         values = self.engine.evaluate()
         self.seconds["train"] += t1 - t0
@@ -123,8 +141,9 @@ class Loop:
         lists = {k: v.tolist() for k, v in values.items()}
         records: dict[int, dict[str, float]] = {}
         finite = trained.clone()
+        done = state.trained.tolist()
         for m in torch.nonzero(trained).flatten().tolist():
-            rec: dict[str, float] = {"epoch": epoch}
+            rec: dict[str, float] = {"epoch": done[m]}
             for key in self.keys[m]:
                 rec[key] = lists[key][m]
             records[m] = rec
@@ -137,7 +156,7 @@ class Loop:
         for cb in self.callbacks:
             cb.on_epoch_end(state, logs)
         for m in records:
-            if state.stop_reason[m] is not None or epoch >= int(state.epochs[m]):
+            if state.stop_reason[m] is not None or done[m] >= int(state.epochs[m]):
                 self.running[m] = False
         state.active = torch.zeros_like(finite)
         return records
@@ -151,11 +170,16 @@ class Loop:
             while not self.done:
                 self.step()
                 if progress is not None:
-                    progress(self.epoch / max(1, self.state.max_epochs), f"epoch {self.epoch}/{self.state.max_epochs}")
+                    progress(self.epoch / max(1, self.state.steps), self._progress_text())
         finally:
             for cb in extra:
                 self.callbacks.remove(cb)
         return self.results()
+
+    def _progress_text(self) -> str:
+        if not self.strided:
+            return f"epoch {self.epoch}/{self.state.max_epochs}"
+        return f"epoch {int(self.state.trained.max())}/{self.state.max_epochs}"
 
     def finish(self) -> None:
         """End training now (the models still running keep their current weights); calls on_train_end once."""
@@ -199,7 +223,7 @@ class Loop:
                 metrics = {k: final[k][m] for k in keys}
             else:  # the model is as its last epoch's evaluation left it
                 metrics = {k: state.log[m][-1][k] for k in keys}
-            metrics["epochs_run"] = len(state.log[m])
+            metrics["epochs_run"] = int(state.trained[m])
             metrics["stopped_early"] = reason == "early_stopping"
             if state.best_epoch[m] is not None:
                 metrics["best_epoch"] = state.best_epoch[m]

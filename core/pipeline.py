@@ -59,6 +59,7 @@ class Setup:
     min_delta: float = 0.0
     restore_best: bool = True
     started: float = field(default_factory=time.perf_counter)
+    every: int = 1  # evaluated every `every` epochs (and after the last): see `history_every`
 
 
 @dataclass
@@ -112,8 +113,18 @@ def setup(study: Study, point: Point, bases: dict | None = None) -> Setup:
                    val_fraction=get("val_fraction", 0.0), label_noise=get("label_noise", 0.0),
                    fold=point.fold, folds=point.folds)
     model = study.model(cfg, data, generator(cfg.seed, "init"))
-    return Setup(point, data, model, study.train_config(cfg), get("patience", 0), get("min_delta", 0.0),
-                 get("restore_best", True), started)
+    train = study.train_config(cfg)
+    patience = get("patience", 0)
+    return Setup(point, data, model, train, patience, get("min_delta", 0.0), get("restore_best", True), started,
+                 history_every(study, train.epochs, patience))
+
+
+def history_every(study: Study, epochs: int, patience: int = 0) -> int:
+    """How often a run of this study is evaluated: every epoch, or, for a study that caps its history at
+    `history_points` evaluations, every ceil(epochs / history_points) epochs (early stopping needs every epoch)."""
+    if study.history_points is None or patience > 0:
+        return 1
+    return max(1, -(-epochs // study.history_points))
 
 
 def finish(study: Study, s: Setup, fit: FitResult, model: nn.Module, seconds: float, report: str = "full",
@@ -160,16 +171,16 @@ def plan(study: Study, points: Sequence[Point], engine: str = "auto", bases: dic
     keys: dict[Any, tuple] = {}
     by_key: dict[tuple, list[int]] = {}
     groups: list[Group] = []
+    steps: dict[int, int] = {}  # loop steps each point takes: its epochs, or its evaluations with a sparse history
     for i, p in enumerate(points):
         cfg = p.config
         if cfg not in keys:  # one model per distinct config: folds share it
             data = base_data(study, cfg, bases)
             train_cfg = study.train_config(cfg)
             key, reason = stack_key(study.model(cfg, data, generator(cfg.seed, "init")), data, train_cfg)
-            # 'auto' stacks equal epoch budgets only: a stack steps and evaluates until its longest member is done, so
-            # a learning curve (400 epochs for its smallest set, 20 for its largest) ran 2.5x slower stacked than alone
-            keys[cfg] = ((key, train_cfg.epochs) if key is not None and engine == "auto" else key), reason
-        key, reason = keys[cfg]
+            every = history_every(study, train_cfg.epochs, getattr(cfg, "patience", 0))
+            keys[cfg] = key, reason, -(-train_cfg.epochs // every)
+        key, reason, steps[i] = keys[cfg]
         if key is None:
             if engine == "stacked":
                 raise ValueError(f"the stacked engine does not apply: {reason}")
@@ -177,14 +188,28 @@ def plan(study: Study, points: Sequence[Point], engine: str = "auto", bases: dic
         else:
             by_key.setdefault(key, []).append(i)
     for members in by_key.values():
-        for start in range(0, len(members), max_models):
-            chunk = members[start : start + max_models]
+        for chunk in _chunks(members, steps, max_models, engine == "auto"):
             if len(chunk) == 1 and engine == "auto":
                 groups.append(Group(chunk, "module", "a single run"))
             else:
                 n = len(chunk)
                 groups.append(Group(chunk, "stacked", f"{n} run{'s' if n != 1 else ''} of one model shape train as one stacked computation"))
     return sorted(groups, key=lambda g: g.points[0])
+
+
+def _chunks(members: list[int], steps: dict[int, int], max_models: int, by_steps: bool) -> list[list[int]]:
+    """Members in groups of at most max_models; with `by_steps` ('auto'), only points whose numbers of loop steps are
+    within 2x of each other share a group: a stack steps until its longest member is done, so a learning curve
+    evaluated every epoch (400 steps for its smallest set, 20 for its largest) ran 2.5x slower stacked than alone."""
+    if not by_steps:
+        return [members[i : i + max_models] for i in range(0, len(members), max_models)]
+    out: list[list[int]] = []
+    for i in sorted(members, key=lambda i: (steps[i], i)):
+        if out and len(out[-1]) < max_models and steps[i] <= 2 * steps[out[-1][0]]:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return [sorted(chunk) for chunk in out]
 
 
 def start_group(study: Study, points: Sequence[Point], engine: str = "module", *, bases: dict | None = None,
@@ -203,7 +228,8 @@ def start_group(study: Study, points: Sequence[Point], engine: str = "module", *
         cbs.append(EarlyStopping("val_loss", [s.patience for s in setups], [s.min_delta for s in setups],
                                  [s.restore_best for s in setups]))
     budget = list(epochs) if epochs is not None else [s.train.epochs for s in setups]
-    return setups, eng, Loop(eng, budget, cbs + list(callbacks))
+    every = [1] * len(setups) if epochs is not None else [s.every for s in setups]
+    return setups, eng, Loop(eng, budget, cbs + list(callbacks), every)
 
 
 def train_group(study: Study, points: Sequence[Point], engine: str = "module", *, bases: dict | None = None,

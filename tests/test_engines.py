@@ -249,3 +249,47 @@ def test_module_engine_skips_frozen_parameters_everywhere():
     before = model[1].weight.clone()
     engine.train_epoch(torch.ones(1, dtype=torch.bool))
     assert torch.equal(model[1].weight, before)
+
+
+def test_a_sparse_history_trains_the_same_and_lets_every_size_stack():
+    """A learning curve evaluated every k epochs (history_points): the sizes take about as many loop steps, so 'auto'
+    stacks them all; each run trains exactly as when evaluated every epoch (dropout and uneven sizes included), and
+    its history is the every-epoch history at the epochs it kept."""
+    from core.pipeline import history_every
+
+    curve = get_study("learning-curve")
+    sparse = dataclasses.replace(curve, history_points=5)
+    configs = [dict(n_sizes=3, train_size=0.3, hidden=8, epochs=4, dropout=0.2, lr=0.01)]
+    points = expand(sparse, configs)
+    epochs = [p.config.epochs for p in points]
+    assert epochs == [24, 10, 4]
+    assert [history_every(sparse, e) for e in epochs] == [5, 2, 1]
+    assert [len(g.points) for g in plan(sparse, points, "auto")] == [3]  # one stacked computation
+    assert [len(g.points) for g in plan(curve, points, "auto")] == [1, 1, 1]  # every epoch: 24 steps against 4
+    batched = stacked(sparse, configs)
+    assert_same_runs(batched, alone(sparse, configs))
+    full = alone(curve, configs)
+    for b, f in zip(batched, full):
+        for k in ("train_loss", "val_loss", "test_loss"):
+            assert close(b.metrics[k], f.metrics[k]), k
+        assert b.metrics["epochs_run"] == f.metrics["epochs_run"]
+        kept = sorted(set(b.history.epoch))
+        assert kept[-1] == f.metrics["epochs_run"] and len(kept) <= 5
+        every = f.history.set_index(["epoch", "split"]).loc[list(zip(b.history.epoch, b.history.split))]
+        assert every.loss.to_numpy() == pytest.approx(b.history.loss.to_numpy(), rel=1e-4)
+    assert sorted(set(batched[0].history.epoch)) == [5, 10, 15, 20, 24]
+
+
+def test_a_sparse_history_refuses_callbacks_that_need_every_epoch():
+    from core.callbacks import EarlyStopping
+    from core.loop import Loop
+    from core.pipeline import history_every
+
+    sparse = dataclasses.replace(get_study("learning-curve"), history_points=5)
+    assert history_every(sparse, 24, patience=3) == 1  # early stopping watches every epoch
+    assert history_every(get_study("classification"), 400) == 1  # a study without the cap
+    data = toy_bundle("moons", 40, 20, 0.1, seed=0)
+    model = mlp(data.n_inputs, 2, generator(0, "init"), hidden=4)
+    engine = ModuleEngine(model, data, TrainConfig(epochs=10))
+    with pytest.raises(ValueError, match="EarlyStopping needs every epoch"):
+        Loop(engine, 10, [EarlyStopping(patience=2)], every=2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -35,6 +37,7 @@ def _centres(k: int) -> list[tuple[float, float]]:
     return [(float(np.sqrt(2) * np.cos(a)), float(np.sqrt(2) * np.sin(a))) for a in angles]
 
 
+@lru_cache(maxsize=16)  # a sweep over training settings draws the same points for every config: draw them once
 def make_toy(name: str, n: int, noise: float, seed: int, n_classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """`n` points of the named 2-D set and their labels 0..n_classes-1; `noise` blurs the classes.
 

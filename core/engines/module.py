@@ -65,6 +65,11 @@ class ModuleEngine:
             if proximal:
                 penalty.proximal_step(weights, opt.param_groups[0]["lr"])
 
+    def train_epochs(self, active: torch.Tensor, counts: torch.Tensor) -> None:
+        """counts[0] epochs in a row (a history of every k epochs evaluates only after them)."""
+        for _ in range(int(counts[0]) if bool(active[0]) else 0):
+            self.train_epoch(active)
+
     def evaluate(self) -> dict[str, torch.Tensor]:
         """{split}_loss and {split}_acc of every split, in eval mode, as tensors of one value."""
         out: dict[str, torch.Tensor] = {}

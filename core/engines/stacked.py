@@ -361,27 +361,34 @@ class StackedEngine:
 
     # one epoch -------------------------------------------------------------------------------------
 
-    def _layout(self, running: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, dict[int, torch.Tensor], int]:
-        """Row indices [M, nb·B] (model m's permutation in rows [0, n_m)), their validity (None: all valid), dropout keeps, nb."""
-        M, B = self.M, self.batch_size
-        counts = self.train.counts.tolist()
-        run_idx = torch.nonzero(running).flatten().tolist()
-        n_max = max(counts[m] for m in run_idx)
-        nb = -(-n_max // B)
-        perms = [torch.randperm(counts[m], generator=self.order_g[m]) for m in run_idx]
-        if len(run_idx) == M and all(counts[m] == n_max for m in run_idx):
-            idx, valid = torch.stack(perms), None
-        else:
-            idx = torch.zeros(M, nb * B, dtype=torch.long)
-            valid = torch.zeros(M, nb * B, dtype=torch.bool)
-            for m, perm in zip(run_idx, perms):
-                idx[m, : len(perm)] = perm
-                valid[m, : len(perm)] = True
-        idx = idx + self.train.offsets.unsqueeze(1)
-        keeps = self._dropout_keeps(run_idx, idx.shape[1]) if self.sites else {}
-        return idx, valid, keeps, nb
+    def _layout(self, counts: list[int]) -> tuple[torch.Tensor, torch.Tensor | None, dict[int, torch.Tensor], list[int]]:
+        """Row indices [M, slots·B], their validity (None: all valid), dropout keeps, and each model's batches.
 
-    def _dropout_keeps(self, run_idx: list[int], width: int) -> dict[int, torch.Tensor]:
+        Model m takes counts[m] epochs: epoch e's permutation fills rows from e·nb_m·B (nb_m its batches per epoch),
+        so slot s (rows [s·B, (s+1)·B)) is batch s mod nb_m of epoch s div nb_m, the last one partial.
+        """
+        B = self.batch_size
+        sizes = self.train.counts.tolist()
+        run_idx = [m for m in range(self.M) if counts[m] > 0]
+        per_epoch = [-(-sizes[m] // B) for m in range(self.M)]
+        nbatches = [per_epoch[m] * counts[m] for m in range(self.M)]
+        slots = max(nbatches[m] for m in run_idx)
+        n_max = max(sizes[m] for m in run_idx)
+        if len(run_idx) == self.M and all(counts[m] == 1 and sizes[m] == n_max for m in run_idx):
+            idx, valid = torch.stack([torch.randperm(n_max, generator=self.order_g[m]) for m in run_idx]), None
+        else:
+            idx = torch.zeros(self.M, slots * B, dtype=torch.long)
+            valid = torch.zeros(self.M, slots * B, dtype=torch.bool)
+            for m in run_idx:
+                for e in range(counts[m]):
+                    start = e * per_epoch[m] * B
+                    idx[m, start : start + sizes[m]] = torch.randperm(sizes[m], generator=self.order_g[m])
+                    valid[m, start : start + sizes[m]] = True
+        idx = idx + self.train.offsets.unsqueeze(1)
+        keeps = self._dropout_keeps(run_idx, counts, idx.shape[1]) if self.sites else {}
+        return idx, valid, keeps, nbatches
+
+    def _dropout_keeps(self, run_idx: list[int], counts: list[int], width: int) -> dict[int, torch.Tensor]:
         """Keep masks [M, rows, H] per dropout site, row r of model m aligned with its index row r.
 
         The serial Dropout layers draw torch.rand(b, H) per site per batch, in forward order, from the model's
@@ -390,41 +397,49 @@ class StackedEngine:
         B = self.batch_size
         keeps = {pos: torch.ones(self.M, width, self.site_width[pos]) for pos in self.sites}
         groups: dict[tuple, list[int]] = {}
-        counts = self.train.counts.tolist()
+        sizes = self.train.counts.tolist()
         for m in run_idx:
             active = tuple(pos for pos in self.sites if self.rates[pos][m] > 0)
             if active:
-                groups.setdefault((counts[m], active), []).append(m)
-        for (n, active), members in groups.items():
+                groups.setdefault((sizes[m], counts[m], active), []).append(m)
+        for (n, epochs, active), members in groups.items():
             H = [self.site_width[pos] for pos in active]
             total = sum(H)
-            stream = torch.stack([torch.rand(n * total, generator=self.drop_g[m]) for m in members])
             G, nf, rem = len(members), n // B, n % B
-            full = stream[:, : nf * B * total].view(G, nf, B * total)
-            tail = stream[:, nf * B * total :]
-            off = 0
-            for pos, h in zip(active, H):
-                u = full[:, :, off * B : (off + h) * B].reshape(G, nf * B, h)
-                if rem:
-                    u = torch.cat([u, tail[:, off * rem : (off + h) * rem].reshape(G, rem, h)], dim=1)
-                p = torch.tensor([self.rates[pos][m] for m in members]).view(G, 1, 1)
-                keeps[pos][members, :n] = (u >= p).to(torch.float32)
-                off += h
+            p = {pos: torch.tensor([self.rates[pos][m] for m in members]).view(G, 1, 1) for pos in active}
+            for e in range(epochs):
+                start = e * -(-n // B) * B
+                stream = torch.stack([torch.rand(n * total, generator=self.drop_g[m]) for m in members])
+                full = stream[:, : nf * B * total].view(G, nf, B * total)
+                tail = stream[:, nf * B * total :]
+                off = 0
+                for pos, h in zip(active, H):
+                    u = full[:, :, off * B : (off + h) * B].reshape(G, nf * B, h)
+                    if rem:
+                        u = torch.cat([u, tail[:, off * rem : (off + h) * rem].reshape(G, rem, h)], dim=1)
+                    keeps[pos][members, start : start + n] = (u >= p[pos]).to(torch.float32)
+                    off += h
         return keeps
 
     def train_epoch(self, active: torch.Tensor) -> None:
-        """One epoch of every active model: each its own batches, dropout masks, loss, penalty and step.
+        """One epoch of every active model: each its own batches, dropout masks, loss, penalty and step."""
+        self.train_epochs(active, active.long())
+
+    def train_epochs(self, active: torch.Tensor, counts: torch.Tensor) -> None:
+        """counts[m] epochs of every active model m, in one sequence of steps: each its own batches, dropout masks,
+        loss, penalty and step.
 
         A step computes only the models that take it (active, with a batch left): a stopped model, or one
         whose shorter training set has run out of batches, costs nothing.
         """
         B = self.batch_size
-        idx, valid, keeps, nb = self._layout(active)
-        nbatches = (-(-self.train.counts // B)).tolist()  # batches of each model this epoch
-        running = active.tolist()
-        for t in range(nb):
+        counts_l = [int(c) if a else 0 for c, a in zip(counts.tolist(), active.tolist())]
+        if not any(counts_l):
+            return
+        idx, valid, keeps, nbatches = self._layout(counts_l)
+        for t in range(max(nbatches)):
             rows = slice(t * B, (t + 1) * B)
-            sel = [m for m in range(self.M) if running[m] and nbatches[m] > t]
+            sel = [m for m in range(self.M) if nbatches[m] > t]
             weights = None
             if valid is not None:
                 v = valid[sel, rows]

@@ -97,6 +97,10 @@ class Study:
     # parameters added after runs of this study were first stored, whose default is what those runs did: a stored or
     # imported run without them is read with the default (e.g. polynomial's function=cubic, x_range=normal)
     backfill: tuple[str, ...] = ()
+    # at most this many evaluations in a run's history (every ceil(epochs / history_points) epochs, and the last):
+    # for studies whose runs train for very different numbers of epochs, so they take about as many loop steps and
+    # train together; None: every epoch
+    history_points: int | None = None
     config_class: type = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

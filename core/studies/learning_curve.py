@@ -16,6 +16,7 @@ from .common import classification_study
 
 N_SIZES = Param("n_sizes", 6, "Number of training-set sizes, log-spaced from 5% up to train_size (1 = just train_size).", 1, 20)
 SMALLEST = 0.05
+HISTORY_POINTS = 30  # evaluations kept per run's history
 
 
 def training_sizes(train_size: float, n_sizes: int) -> list[float]:
@@ -54,6 +55,9 @@ _base = classification_study(
 )
 STUDY = dataclasses.replace(
     _base,
+    # a set 20x smaller trains 20x the epochs: evaluated every k epochs, each size takes about as many loop steps,
+    # so all sizes train as one stacked computation (the learning curve uses final metrics only)
+    history_points=HISTORY_POINTS,
     params=tuple(p.replace(help="Passes over the largest training set; a smaller set gets proportionally more "
                                 "(the same number of examples seen), up to 2000.") if p.name == "epochs" else p
                  for p in _base.params) + (N_SIZES,),
