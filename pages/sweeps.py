@@ -153,7 +153,7 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
         try:
             spec = SweepSpec(study_id, base, tuple(axes), folds if folds > 1 else None, seeds)
         except ValueError as exc:
-            st.error(_("Cannot sweep: {problem}").format(problem=exc))
+            st.error(_("Cannot sweep: {problem}").format(problem=error_text(exc)))
     if spec is not None:
         st.caption(describe(spec))
         if spec.n_runs > MAX_UI_RUNS:
@@ -165,7 +165,7 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
             try:
                 job = jobs.start(spec, backend, scheduler=scheduler)
             except ValueError as exc:
-                st.error(_("Cannot sweep: {problem}").format(problem=exc))
+                st.error(_("Cannot sweep: {problem}").format(problem=error_text(exc)))
             else:
                 st.query_params["sweep.id"] = job.sweep_id
                 st.rerun()
