@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from .callbacks import Callback, Cancel, TrainState
+from .i18n import N_, Msg, MsgText
 
 SPLITS = ("train", "val", "test")
 
@@ -151,7 +152,8 @@ class Loop:
             while not self.done:
                 self.step()
                 if progress is not None:
-                    progress(self.epoch / max(1, self.state.max_epochs), f"epoch {self.epoch}/{self.state.max_epochs}")
+                    progress(self.epoch / max(1, self.state.max_epochs),
+                             MsgText(Msg(N_("epoch {epoch}/{total}"), epoch=self.epoch, total=self.state.max_epochs)))
         finally:
             for cb in extra:
                 self.callbacks.remove(cb)

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .i18n import N_, MessageError, Msg, _
+from .i18n import N_, MessageError, Msg, MsgText, _
 from .metrics import value_text
 from .params import Param
 from .studies import RunResult, Study, check_run, config_dict, get_study
@@ -264,7 +264,7 @@ def run_sweep(
             timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t0
         results.append(result)
         if progress:
-            progress(len(results) / len(pts), f"{len(results)}/{len(pts)} runs")
+            progress(len(results) / len(pts), MsgText(Msg(N_("{done}/{total} runs"), done=len(results), total=len(pts))))
 
     with _session(backend, scheduler, workers) as client:  # a cluster that cannot run the sweep stores nothing
         if store is not None and sweep_id is None:

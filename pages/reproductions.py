@@ -35,7 +35,7 @@ def rerun(reps) -> None:
     bar = st.progress(0.0, text=_("starting"))
     for i, rep in enumerate(reps):
         def progress(fraction: float, text: str, i=i, rep=rep) -> None:
-            bar.progress(min(1.0, (i + fraction) / len(reps)), text=f"{rep.id}: {text}")
+            bar.progress(min(1.0, (i + fraction) / len(reps)), text=f"{rep.id}: {error_text(text)}")
 
         try:
             outcome = reproduce(rep, size, store, progress=progress)

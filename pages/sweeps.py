@@ -257,7 +257,7 @@ def live_panel() -> None:
         eta = job.eta_s()
         left = _(", about {s:.0f} s left").format(s=eta) if eta is not None else ""
         # the count comes from the store, the only one shown; the job's own text keeps just what is in flight
-        detail = re.sub(r"^\d+/\d+ runs,?\s*", "", job.text)
+        detail = "" if re.match(r"\d+/\d+ runs", job.text) else error_text(job.text)
         text = _("{done}/{total} runs stored{left}").format(done=done, total=total, left=left) + (f" ({detail})" if detail else "")
         st.progress(min(max(job.fraction, done / total), 1.0), text=text)
         if st.button(_("Cancel (keeps finished runs)"), icon=":material/cancel:", key="sweep.cancel"):

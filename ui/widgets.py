@@ -18,12 +18,12 @@ widgets, which ignore them. One more gap: a required segmented control takes an 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import streamlit as st
 
-from core.i18n import _
+from core.i18n import LANGUAGES, _, translate
 from core.params import Param
 from core.studies import Study, get_study
 
@@ -71,6 +71,47 @@ def segmented(where: Any, label: str, options: Sequence[Any], default: Any, *, k
     """
     value = where.segmented_control(label, options, default=default, key=key, bind="query-params", required=True, **kwargs)
     return default if value is None else value
+
+
+def url_tabs(key: str, tabs: Mapping[str, str]) -> Sequence[Any]:
+    """`st.tabs` whose open tab is in the URL as `?key=<slug>`, the same in every language, while each tab shows its
+    translated label. `tabs`: slug (an English identifier) → label (a message id). Only the open tab runs (`.open`).
+
+    A tab bound with `bind="query-params"` puts its label in the URL, so a link kept its tab only in the language it
+    was made in. Here the URL holds the slug; a label in any language (links made before slugs) opens its tab too and
+    is rewritten to the slug, and a value that names no tab is dropped, as Streamlit drops one for a bound widget.
+    """
+    slugs = list(tabs)
+    labels = [_(tabs[s]) for s in slugs]
+    given = st.query_params.get(key)
+    slug = tab_slug(given, tabs) or slugs[0]
+    if given is not None and (given != slug or slug == slugs[0]):
+        _set_tab_url(key, slug, slugs[0])
+    st.session_state[key] = labels[slugs.index(slug)]  # the URL decides; a click has already written it (below)
+    return st.tabs(labels, key=key, on_change=_tab_clicked, args=(key, dict(zip(labels, slugs)), slugs[0]))
+
+
+def tab_slug(value: str | None, tabs: Mapping[str, str]) -> str | None:
+    """The slug of the tab a URL value names: the slug itself, or its label in any language; None for no tab."""
+    if value is None or value in tabs:
+        return value
+    for slug, label in tabs.items():
+        if value in {translate(label, code) for code in LANGUAGES}:
+            return slug
+    return None
+
+
+def _tab_clicked(key: str, slug_of: dict[str, str], first: str) -> None:
+    _set_tab_url(key, slug_of.get(st.session_state.get(key), first), first)
+
+
+def _set_tab_url(key: str, slug: str, first: str) -> None:
+    """The first tab leaves the key out of the URL (a clean link), as a bound widget at its default does."""
+    if slug == first:
+        if key in st.query_params:
+            del st.query_params[key]
+    else:
+        st.query_params[key] = slug
 
 
 def log_options(low: float, high: float, per_decade: int = 3, integer: bool = False, with_zero: bool = False) -> list:

@@ -33,7 +33,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..i18n import N_, Msg, MsgText, Translated
+from ..i18n import N_, MessageError, Msg, MsgText, Translated
 from ..params import table_params
 from .bundle import DataBundle, Split, derive_seed
 
@@ -366,21 +366,23 @@ def check_config(cfg: Any, n_features: int, target: str) -> None:
     none of the csv parameters with another data set (ValueError naming the parameter)."""
     if cfg.dataset == "csv":
         if not cfg.data_path:
-            raise ValueError("data_path: dataset=csv needs the CSV file: --set data_path=FILE")
+            raise MessageError(N_("data_path: dataset=csv needs the CSV file: --set data_path=FILE"))
         names = [c for c in feature_names(cfg.x) if c]
         if len(names) != n_features:
-            cols = "two feature columns, comma-separated: --set x=COL1,COL2" if n_features == 2 else "one x column: --set x=COL"
-            raise ValueError(f"x: dataset=csv needs {cols}")
+            raise MessageError(N_("x: dataset=csv needs two feature columns, comma-separated: --set x=COL1,COL2") if n_features == 2
+                               else N_("x: dataset=csv needs one x column: --set x=COL"))
         if not cfg.y:
-            raise ValueError(f"y: dataset=csv needs the {target} column: --set y=COL")
+            raise MessageError(N_("y: dataset=csv needs the label column: --set y=COL") if target == "label" else
+                               N_("y: dataset=csv needs the target column: --set y=COL"))
         if cfg.y in names or len(set(names)) != len(names):
-            raise ValueError(f"y: the {target} column and the feature column(s) must all differ")
+            raise MessageError(N_("y: the label column and the feature column(s) must all differ") if target == "label" else
+                               N_("y: the target column and the feature column(s) must all differ"))
         return
     from ..params import P
 
     for name in CSV_PARAMS:
         if getattr(cfg, name) != getattr(P, name).default:
-            raise ValueError(f"{name}: applies to dataset=csv only")
+            raise MessageError(N_("{name}: applies to dataset=csv only"), name=name)
 
 
 def rerun_refusal(record: Mapping[str, Any]) -> str | None:
