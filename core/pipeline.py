@@ -29,7 +29,7 @@ from .callbacks import Callback, EarlyStopping
 from .data.bundle import DataBundle, generator
 from .data.splits import prepare
 from .engines import ModuleEngine, StackedEngine, stack_key
-from .i18n import N_, Msg, MsgText
+from .i18n import N_, MessageError, Msg, MsgText
 from .loop import FitResult, Loop
 from .studies.base import Report, RunResult, Study, check_run, config_dict
 from .training import TrainConfig
@@ -173,7 +173,7 @@ def plan(study: Study, points: Sequence[Point], engine: str = "auto", bases: dic
         key, reason = keys[cfg]
         if key is None:
             if engine == "stacked":
-                raise ValueError(f"the stacked engine does not apply: {reason}")
+                raise MessageError(N_("the stacked engine does not apply: {reason}"), reason=getattr(reason, "msg", reason))
             groups.append(Group([i], "module", reason))
         else:
             by_key.setdefault(key, []).append(i)

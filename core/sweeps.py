@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .i18n import N_, MessageError, Msg, MsgText, _
+from .i18n import N_, MessageError, Msg, MsgText, _, message
 from .metrics import value_text
 from .params import Param
 from .studies import RunResult, Study, check_run, config_dict, get_study
@@ -189,7 +189,7 @@ def _plan(spec: SweepSpec, backend: str, pts: list[Any], bases: dict | None = No
     try:
         groups = plan(get_study(spec.study), pts, ENGINE_OF[backend], bases)
     except ValueError as exc:  # a point the stacked engine refuses, under --backend batched
-        raise ValueError(f"backend: batched training does not apply here; {exc}") from None
+        raise MessageError(N_("backend: batched training does not apply here; {problem}"), problem=message(exc)) from None
     stacked = [g for g in groups if g.engine == "stacked"]
     if backend == "serial":
         return "serial", "asked for", groups
@@ -216,6 +216,7 @@ class SweepFailed(RuntimeError):
     def __init__(self, message: str, sweep_id: str | None = None, stored: int = 0, missing: Sequence[Any] = ()):
         super().__init__(message)
         self.sweep_id, self.stored, self.missing = sweep_id, stored, list(missing)
+        self.msg = getattr(message, "msg", None)  # what a page translates (error_text)
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -330,16 +331,23 @@ def describe_points(some: Sequence[Any], pts: Sequence[Any], limit: int = 20) ->
 
 
 def _account(spec: SweepSpec, pts: Sequence[Any], results: Sequence[RunResult], store, sweep_id: str | None,
-             exc: BaseException | None = None) -> str:
-    """One line: why the sweep stopped, how many runs were stored, which points are missing."""
+             exc: BaseException | None = None) -> MsgText:
+    """One line: why the sweep stopped, how many runs were stored, which points are missing (English; a page shows
+    its message translated, the points themselves are parameter values)."""
     from .cluster import one_line
 
     done = [r for r in results if r.status != "cancelled"]
     missing = missing_points(pts, done)
-    kept = f"stored {len(done)} of {len(pts)} runs" if store is not None else f"{len(done)} of {len(pts)} runs finished, none stored"
-    head = f"sweep {sweep_id}" if sweep_id else f"sweep of {spec.study}"
-    why = f"{one_line(exc)}; " if exc is not None else ""
-    return f"{head} stopped: {why}{kept}" + (f"; missing: {describe_points(missing, pts)}" if missing else "")
+    kept = (Msg(N_("stored {done} of {total} runs"), done=len(done), total=len(pts)) if store is not None
+            else Msg(N_("{done} of {total} runs finished, none stored"), done=len(done), total=len(pts)))
+    head = Msg(N_("sweep {id}"), id=sweep_id) if sweep_id else Msg(N_("sweep of {study}"), study=spec.study)
+    values: dict[str, Any] = dict(head=head, kept=kept, missing=describe_points(missing, pts) if missing else "")
+    if exc is not None:
+        values["why"] = exc.msg if isinstance(getattr(exc, "msg", None), Msg) else one_line(exc)
+        msgid = N_("{head} stopped: {why}; {kept}; missing: {missing}") if missing else N_("{head} stopped: {why}; {kept}")
+    else:
+        msgid = N_("{head} stopped: {kept}; missing: {missing}") if missing else N_("{head} stopped: {kept}")
+    return MsgText(Msg(msgid, **values))
 
 
 # --- backends that send points elsewhere -----------------------------------------------------------

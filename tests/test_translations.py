@@ -337,3 +337,36 @@ def test_refusals_of_files_and_sweep_ranges_are_shown_in_chinese(isolated_store)
         read_table(b"a\n1\n2\n", "one.csv")
     back = pickle.loads(pickle.dumps(upload.value))  # as a worker process sends it back
     assert type(back) is UploadError and str(back) == str(upload.value) and back.msg.render("zh").startswith("one.csv：只有一列")
+
+
+def test_a_failed_sweep_and_training_progress_are_shown_in_the_readers_language(tmp_path, monkeypatch):
+    """A sweep runs in a thread of its own (English); what it reports keeps its message ids, so the page that shows
+    them (in the reader's thread) translates them: the failure line, with the refusal that stopped it, and progress."""
+    import core.pipeline
+    from core.i18n import error_text
+    from core.store import Store
+    from core.sweeps import Axis, SweepFailed, SweepSpec, run_sweep
+
+    real = core.pipeline.setup
+
+    def setup(study, point, bases=None):
+        if point.config.degree == 2:
+            raise MessageError(Msg("label_noise: applies to classification data only"))
+        return real(study, point, bases)
+
+    monkeypatch.setattr(core.pipeline, "setup", setup)
+    seen = []
+    with pytest.raises(SweepFailed) as info:
+        run_sweep(SweepSpec("polynomial", {"epochs": 2}, (Axis("degree", (1, 2)),)), store=Store(tmp_path / "runs.db"),
+                  backend="serial", progress=lambda f, text: seen.append(text))
+    failed = info.value
+    assert str(failed) == (f"sweep {failed.sweep_id} stopped: label_noise: applies to classification data only; "
+                           "stored 1 of 2 runs; missing: degree=2")
+    assert failed.msg.render("zh") == (f"扫描 {failed.sweep_id} 已停止：label_noise：只适用于分类数据；已存储 1/2 次运行；"
+                                       "缺少：degree=2")
+    assert "run 1/2: epoch 2/2" in seen  # the CLI's text
+    token = i18n._language.set("zh")  # as the page's thread has it
+    try:
+        assert "第 1/2 次运行：第 2/2 轮" in [error_text(t) for t in seen]
+    finally:
+        i18n._language.reset(token)

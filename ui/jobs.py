@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from core.cluster import ClusterError, one_line
-from core.i18n import _
+from core.i18n import MsgText, _
 from core.sweeps import SweepFailed, SweepSpec, choose_backend, run_sweep
 from ui.runner import get_store
 
@@ -69,7 +69,9 @@ def start(spec: SweepSpec, backend: str = "auto", scheduler: str | None = None) 
             run_sweep(spec, store=store, backend=backend, scheduler=scheduler, progress=progress,
                       should_stop=job.cancel.is_set, sweep_id=sweep_id)
         except Exception as exc:  # shown on the page; finished runs are already stored
-            job.error = str(exc) if isinstance(exc, (SweepFailed, ClusterError)) else one_line(exc)
+            # kept as its message (MsgText) so the page shows it in its reader's language; this thread's is English
+            job.error = (MsgText(exc.msg) if isinstance(exc, SweepFailed) and exc.msg else str(exc)
+                         if isinstance(exc, (SweepFailed, ClusterError)) else one_line(exc))
         finally:
             job.finished = time.time()
 
