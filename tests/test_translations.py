@@ -370,3 +370,21 @@ def test_a_failed_sweep_and_training_progress_are_shown_in_the_readers_language(
         assert "第 1/2 次运行：第 2/2 轮" in [error_text(t) for t in seen]
     finally:
         i18n._language.reset(token)
+
+
+def test_a_choice_shown_translated_keeps_its_option_in_the_url():
+    """A segmented control or select box whose options are shown translated keeps the option in the URL, not the
+    label shown: `?pg.stop=target` opens it in either language, a change writes the option, and a link made with the
+    label (before) still opens it."""
+    key = "pg.stop"
+    at = load_page("pages/playground.py", {"lang": "zh", key: "target"})
+    assert not at.exception and at.segmented_control(key=key).value == "target"
+    assert at.segmented_control(key=key).options[1] == translate("a target loss", "zh") == "目标损失"  # shown translated
+    assert [s for s in at.select_slider if s.key == "pg.target"]  # the target's own setting is shown
+    at.query_params["lang"] = "en"
+    at.run()
+    assert at.segmented_control(key=key).value == "target" and at.query_params[key] in ("target", ["target"])
+    at.segmented_control(key=key).set_value("early").run()
+    assert at.query_params[key] in ("early", ["early"])  # the option, not "early stopping" or "提前终止"
+    old = load_page("pages/playground.py", {"lang": "zh", key: translate("a target loss", "zh")})
+    assert old.segmented_control(key=key).value == "target" and old.query_params[key] in ("target", ["target"])
