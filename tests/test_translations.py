@@ -297,7 +297,7 @@ def test_a_tab_link_keeps_its_tab_in_every_language(train_nothing):
         assert plain.session_state[key] == plain.tabs[0].label and key not in plain.query_params
 
 
-def test_refusals_of_files_and_sweep_ranges_are_shown_in_chinese(isolated_store):
+def test_refusals_of_files_and_sweep_ranges_are_shown_in_chinese(isolated_store, train_nothing):
     """Import, CSV upload and sweep-range refusals carry message ids: a Chinese page shows them in Chinese, nested
     messages (the parameter a bad imported run names) included, while their str() stays English for the CLI."""
     import json
@@ -321,6 +321,7 @@ def test_refusals_of_files_and_sweep_ranges_are_shown_in_chinese(isolated_store)
                                            "sweep.polynomial.degree.spacing": "list", "sweep.polynomial.degree.list": ", ,"})
     assert not sweeps.exception and not untranslated(sweeps), untranslated(sweeps)
     errors += [e.value for e in sweeps.error]
+    train_nothing()  # the Classification page's own model is not what this checks
     clf = load_page("pages/classification.py", {"lang": "zh"})
     clf.file_uploader(key="clf.csv.file").set_value(("one.csv", b"a\n1\n2\n", "text/csv")).run()
     assert not clf.exception and not untranslated(clf), untranslated(clf)
