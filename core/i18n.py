@@ -92,7 +92,12 @@ class Msg:
         """The message in language `code` (default: the current one), values filled in."""
         code = code or language()
         values = {k: v.render(code) if isinstance(v, Msg) else v for k, v in self.values.items()}
-        return translate(self.msgid, code).format(**values)
+        for text in (translate(self.msgid, code), self.msgid):
+            try:
+                return text.format(**values)
+            except (KeyError, IndexError, ValueError):  # a text with stray braces: an error line must still show
+                continue
+        return self.msgid
 
     def __str__(self) -> str:
         return self.render(DEFAULT_LANGUAGE)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from core.cluster import ClusterError, one_line
-from core.i18n import MsgText, _
+from core.i18n import N_, Msg, MsgText
 from core.sweeps import SweepFailed, SweepSpec, choose_backend, run_sweep
 from ui.runner import get_store
 
@@ -59,7 +59,7 @@ def start(spec: SweepSpec, backend: str = "auto", scheduler: str | None = None) 
     chosen, _why = choose_backend(spec, backend)
     store = get_store()
     sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
-    job = Job(sweep_id, spec, chosen, spec.n_runs, text=_("starting"))
+    job = Job(sweep_id, spec, chosen, spec.n_runs, text=MsgText(Msg(N_("starting"))))
 
     def progress(fraction: float, text: str) -> None:
         job.fraction, job.text = fraction, text
