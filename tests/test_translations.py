@@ -298,7 +298,7 @@ def test_a_tab_link_keeps_its_tab_in_every_language(train_nothing):
 
 
 def test_refusals_of_files_and_sweep_ranges_are_shown_in_chinese(isolated_store, train_nothing):
-    """Import, CSV upload and sweep-range refusals carry message ids: a Chinese page shows them in Chinese, nested
+    """Import, CSV upload, model file and sweep-range refusals carry message ids: a Chinese page shows them in Chinese, nested
     messages (the parameter a bad imported run names) included, while their str() stays English for the CLI."""
     import json
     import pickle
@@ -324,13 +324,15 @@ def test_refusals_of_files_and_sweep_ranges_are_shown_in_chinese(isolated_store,
     train_nothing()  # the Classification page's own model is not what this checks
     clf = load_page("pages/classification.py", {"lang": "zh"})
     clf.file_uploader(key="clf.csv.file").set_value(("one.csv", b"a\n1\n2\n", "text/csv")).run()
+    clf.file_uploader(key="clf.upload").set_value(("model.safetensors", b"\x08" + b"\0" * 7 + b"{}", "application/octet-stream")).run()
     assert not clf.exception and not untranslated(clf), untranslated(clf)
-    errors += [e.value for e in clf.error]
+    errors += sorted(e.value for e in clf.error)
     assert errors == [
         "导入被拒绝，没有存储任何内容：bad.json：JSON 导出文件是运行的列表（{'study', 'config', 'metrics', 'status'}）；这个文件不是",
         "导入被拒绝，没有存储任何内容：run.json 第 1 次运行：config：degree：不允许取 99；应为 [0, 20] 内的 int",
         "--grid degree：没有给出取值",
-        "未使用，也未存储任何内容：one.csv：只有一列；表格至少需要两列（特征，以及标签或目标），用逗号分隔"]
+        *sorted(["未使用，也未存储任何内容：one.csv：只有一列；表格至少需要两列（特征，以及标签或目标），用逗号分隔",
+                 "model.safetensors：不是 Overfit Lab 的模型文件（不是 safetensors：没有有效的文件头长度）"])]
     with pytest.raises(ImportRefused) as refused:  # the CLI's text: English, the same message
         import_bytes(Store(isolated_store), bad_run.encode(), "run.json")
     assert str(refused.value) == "run.json run 1: config: degree: 99 is not allowed; expected int in [0, 20]"
