@@ -23,6 +23,7 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from .data.bundle import DataBundle, generator
+from .i18n import N_, Msg, Translated, message
 from .params import short_repr
 from .schema import RUN_EXTRAS, check_config
 
@@ -38,7 +39,7 @@ _CODES = {v: k for k, v in _DTYPES.items()}
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
-class CheckpointError(ValueError):
+class CheckpointError(Translated, ValueError):
     """The file is not an Overfit Lab model (or not one this study can rebuild)."""
 
 
@@ -82,13 +83,14 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def _json(text: str, what: str, max_depth: int) -> Any:
+def _json(text: str, what: Msg, max_depth: int) -> Any:
     if _depth(text) > max_depth:
-        raise CheckpointError(f"damaged model header: the {what} nests deeper than {max_depth} levels")
+        raise CheckpointError(N_("damaged model header: the {what} nests deeper than {depth} levels"), what=what, depth=max_depth)
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:  # ValueError also covers integers of thousands of digits
-        raise CheckpointError(f"damaged model header: the {what} is not JSON ({' '.join(str(exc).split())[:80]})") from None
+        raise CheckpointError(N_("damaged model header: the {what} is not JSON ({detail})"), what=what,
+                              detail=" ".join(str(exc).split())[:80]) from None
 
 
 def _tensor_table(header: dict[str, Any], data_size: int) -> dict[str, TensorInfo]:
@@ -101,7 +103,7 @@ def _tensor_table(header: dict[str, Any], data_size: int) -> dict[str, TensorInf
         ok = ok and isinstance(offsets, list) and len(offsets) == 2
         ok = ok and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets) and 0 <= offsets[0] <= offsets[1] <= data_size
         if not ok:
-            raise CheckpointError(f"not an Overfit Lab model file (the tensor table entry {short_repr(name, 40)} is malformed)")
+            raise CheckpointError(N_("not an Overfit Lab model file (the tensor table entry {name} is malformed)"), name=short_repr(name, 40))
         table[name] = TensorInfo(entry["dtype"], tuple(shape), offsets[0], offsets[1])
     return table
 
@@ -116,43 +118,44 @@ def read_header(blob: bytes) -> Header:
     from .studies import STUDIES
 
     if len(blob) > MAX_BYTES:
-        raise CheckpointError(f"model file is {len(blob) / 1e6:.0f} MB, over the {MAX_BYTES / 1e6:.0f} MB limit")
+        raise CheckpointError(N_("model file is {mb:.0f} MB, over the {limit:.0f} MB limit"), mb=len(blob) / 1e6, limit=MAX_BYTES / 1e6)
     size = int.from_bytes(blob[:8], "little") if len(blob) >= 8 else -1
     if not 2 <= size <= len(blob) - 8:
-        raise CheckpointError("not an Overfit Lab model file (not safetensors: no valid header length)")
+        raise CheckpointError(N_("not an Overfit Lab model file (not safetensors: no valid header length)"))
     if size > MAX_HEADER_BYTES:
-        raise CheckpointError(f"not an Overfit Lab model file (a header of {size:,} bytes; a model's is at most {MAX_HEADER_BYTES:,})")
+        raise CheckpointError(N_("not an Overfit Lab model file (a header of {size:,} bytes; a model's is at most {limit:,})"), size=size,
+                              limit=MAX_HEADER_BYTES)
     try:
         text = blob[8 : 8 + size].decode("utf-8")
     except UnicodeDecodeError:
-        raise CheckpointError("not an Overfit Lab model file (not safetensors: the header is not UTF-8)") from None
-    header = _json(text, "tensor table", MAX_HEADER_DEPTH)
+        raise CheckpointError(N_("not an Overfit Lab model file (not safetensors: the header is not UTF-8)")) from None
+    header = _json(text, Msg(N_("tensor table")), MAX_HEADER_DEPTH)
     if not isinstance(header, dict):
-        raise CheckpointError("not an Overfit Lab model file (not safetensors: the header is not an object)")
+        raise CheckpointError(N_("not an Overfit Lab model file (not safetensors: the header is not an object)"))
     meta = header.pop("__metadata__", None) or {}
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        raise CheckpointError("not an Overfit Lab model file (safetensors metadata must map names to text)")
+        raise CheckpointError(N_("not an Overfit Lab model file (safetensors metadata must map names to text)"))
     tensors = _tensor_table(header, len(blob) - 8 - size)
     if meta.get("format") != FORMAT:
-        raise CheckpointError("not an Overfit Lab model file (safetensors, but without the overfit-lab-model header)")
+        raise CheckpointError(N_("not an Overfit Lab model file (safetensors, but without the overfit-lab-model header)"))
     study_id = meta.get("study")
     if study_id not in STUDIES:
-        raise CheckpointError(f"the model was saved by unknown study {short_repr(study_id)}")
+        raise CheckpointError(N_("the model was saved by unknown study {study}"), study=short_repr(study_id))
     if len(meta.get("config", "")) > MAX_CONFIG_CHARS or len(meta.get("data", "")) > MAX_CONFIG_CHARS:
-        raise CheckpointError(f"damaged model header: the config is over {MAX_CONFIG_CHARS:,} characters")
+        raise CheckpointError(N_("damaged model header: the config is over {limit:,} characters"), limit=MAX_CONFIG_CHARS)
     if "config" not in meta:
-        raise CheckpointError("damaged model header: no config")
-    config = _json(meta["config"], "config", 1)
-    data = _json(meta.get("data", "{}"), "data description", 1)
+        raise CheckpointError(N_("damaged model header: no config"))
+    config = _json(meta["config"], Msg(N_("config")), 1)
+    data = _json(meta.get("data", "{}"), Msg(N_("data description")), 1)
     if not isinstance(config, dict):
-        raise CheckpointError(f"damaged model header: the config is {short_repr(config)}, not an object of parameters")
+        raise CheckpointError(N_("damaged model header: the config is {value}, not an object of parameters"), value=short_repr(config))
     if not isinstance(data, dict):
-        raise CheckpointError(f"damaged model header: the data description is {short_repr(data)}, not an object")
+        raise CheckpointError(N_("damaged model header: the data description is {value}, not an object"), value=short_repr(data))
     try:  # the same declarations as the sliders, the CLI and the store; cross-parameter rules too
-        checked = check_config(study_id, config, f"the saved {study_id} model", complete=False)
+        checked = check_config(study_id, config, Msg(N_("the saved {study} model"), study=study_id), complete=False)
         STUDIES[study_id].config({k: v for k, v in checked.items() if k not in RUN_EXTRAS})
     except ValueError as exc:
-        raise CheckpointError(str(exc)) from None
+        raise CheckpointError(message(exc)) from None
     return Header(study_id, checked, data, tensors)
 
 
@@ -172,17 +175,20 @@ def check_tensors(found: dict[str, TensorInfo], expected: dict[str, TensorInfo])
     """CheckpointError unless the file holds exactly the expected tensors, each with its dtype, shape and byte size."""
     missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
     if missing or extra:
-        parts = ([f"missing {', '.join(missing[:4])}"] if missing else []) + ([f"unexpected {', '.join(extra[:4])}"] if extra else [])
-        raise CheckpointError(f"the weights do not fit the model the config describes: {'; '.join(parts)}")
+        detail = (Msg(N_("missing {names}; unexpected {extra}"), names=", ".join(missing[:4]), extra=", ".join(extra[:4]))
+                  if missing and extra else Msg(N_("missing {names}"), names=", ".join(missing[:4])) if missing
+                  else Msg(N_("unexpected {names}"), names=", ".join(extra[:4])))
+        raise CheckpointError(N_("the weights do not fit the model the config describes: {detail}"), detail=detail)
     for name, want in expected.items():
         got = found[name]
         if (got.dtype, got.shape) != (want.dtype, want.shape):
-            raise CheckpointError(f"the weights do not fit the model the config describes: {name} is {got.dtype} "
-                                  f"{list(got.shape)} in the file, {want.dtype} {list(want.shape)} in the model")
+            raise CheckpointError(N_("the weights do not fit the model the config describes: {name} is {dtype} {shape} in the file, "
+                                     "{want_dtype} {want_shape} in the model"), name=name, dtype=got.dtype, shape=list(got.shape),
+                                  want_dtype=want.dtype, want_shape=list(want.shape))
         itemsize = _DTYPES[want.dtype].itemsize if want.dtype in _DTYPES else None
         if itemsize is not None and got.end - got.begin != math.prod(got.shape) * itemsize:
-            raise CheckpointError(f"damaged model file: {name} holds {got.end - got.begin} bytes, its shape needs "
-                                  f"{math.prod(got.shape) * itemsize}")
+            raise CheckpointError(N_("damaged model file: {name} holds {size} bytes, its shape needs {needed}"), name=name,
+                                  size=got.end - got.begin, needed=math.prod(got.shape) * itemsize)
 
 
 def from_bytes(blob: bytes) -> tuple[str, dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
@@ -195,7 +201,8 @@ def _load_tensors(blob: bytes) -> dict[str, torch.Tensor]:
     try:
         return st_load(blob)
     except (SafetensorError, ValueError, OverflowError, RuntimeError) as exc:
-        raise CheckpointError(f"not an Overfit Lab model file (not safetensors: {' '.join(str(exc).split())[:120]})") from None
+        raise CheckpointError(N_("not an Overfit Lab model file (not safetensors: {detail})"),
+                              detail=" ".join(str(exc).split())[:120]) from None
 
 
 def rebuild(blob: bytes, data: DataBundle | None = None) -> tuple[nn.Module, str, dict[str, Any]]:
@@ -217,7 +224,7 @@ def rebuild(blob: bytes, data: DataBundle | None = None) -> tuple[nn.Module, str
         model.load_state_dict(state)
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:200]  # torch's message spans lines; the UI and CLI show one
-        raise CheckpointError(f"the weights do not fit the model the config describes: {detail}") from None
+        raise CheckpointError(N_("the weights do not fit the model the config describes: {detail}"), detail=detail) from None
     model.eval()
     return model, header.study, header.config
 
@@ -226,7 +233,7 @@ def load(path: str | Path, data: DataBundle | None = None) -> tuple[nn.Module, s
     """Rebuild a model from a file written by `save`."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
+        raise CheckpointError(N_("{name}: no such file"), name=path)
     return rebuild(path.read_bytes(), data)
 
 

@@ -92,7 +92,12 @@ class Msg:
         """The message in language `code` (default: the current one), values filled in."""
         code = code or language()
         values = {k: v.render(code) if isinstance(v, Msg) else v for k, v in self.values.items()}
-        return translate(self.msgid, code).format(**values)
+        for text in (translate(self.msgid, code), self.msgid):
+            try:
+                return text.format(**values)
+            except (KeyError, IndexError, ValueError):  # a text with stray braces: an error line must still show
+                continue
+        return self.msgid
 
     def __str__(self) -> str:
         return self.render(DEFAULT_LANGUAGE)
@@ -101,15 +106,41 @@ class Msg:
         return f"Msg({self.msgid!r}, **{self.values!r})"
 
 
-class MessageError(ValueError):
-    """A ValueError whose text is a `Msg`: English in `str()`, translated by `error_text(exc)` where a page shows it."""
+class Translated:
+    """Mixin for an exception whose text is a `Msg`: `raise E(N_("{name}: no such file"), name=...)` or `E(msg)`.
 
-    def __init__(self, msg: Msg):
+    `str()` gives the English (the CLI, logs, tests); a page shows it translated with `error_text(exc)`.
+    """
+
+    def __init__(self, msg: "Msg | str", /, **values: Any):
+        msg = msg if isinstance(msg, Msg) else Msg(msg, **values)
         super().__init__(str(msg))
         self.msg = msg
 
     def __reduce__(self):  # a worker process (joblib, Dask) sends it back whole, message id included
         return (type(self), (self.msg,))
+
+
+class MessageError(Translated, ValueError):
+    """A ValueError whose text is a `Msg`: English in `str()`, translated by `error_text(exc)` where a page shows it."""
+
+
+class MsgText(str):
+    """The English text of a `Msg` that keeps the message: a plain str to the CLI and tests, translated by
+    `error_text` on a page (for lists of lines such as the rows a read left out)."""
+
+    msg: Msg
+
+    def __new__(cls, msg: Msg) -> "MsgText":
+        text = super().__new__(cls, str(msg))
+        text.msg = msg
+        return text
+
+
+def message(exc: BaseException) -> Msg:
+    """The message of an error, to carry into another one: its `Msg`, or its plain text (shown as it is)."""
+    msg = getattr(exc, "msg", None)
+    return msg if isinstance(msg, Msg) else Msg("{text}", text=str(exc))
 
 
 def error_text(exc_or_message: Any) -> str:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from .callbacks import Callback, Cancel, TrainState
+from .i18n import N_, Msg, MsgText
 
 SPLITS = ("train", "val", "test")
 
@@ -177,9 +178,8 @@ class Loop:
         return self.results()
 
     def _progress_text(self) -> str:
-        if not self.strided:
-            return f"epoch {self.epoch}/{self.state.max_epochs}"
-        return f"epoch {int(self.state.trained.max())}/{self.state.max_epochs}"
+        epoch = self.epoch if not self.strided else int(self.state.trained.max())
+        return MsgText(Msg(N_("epoch {epoch}/{total}"), epoch=epoch, total=self.state.max_epochs))
 
     def finish(self) -> None:
         """End training now (the models still running keep their current weights); calls on_train_end once."""

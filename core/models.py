@@ -10,6 +10,8 @@ import math
 import torch
 from torch import nn
 
+from .i18n import N_, MessageError
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
@@ -230,6 +232,6 @@ class Ensemble(nn.Module):
         from .solve import least_squares
 
         if self.kind != "linear":
-            raise ValueError("optimizer: lstsq fits linear members in closed form; train model=mlp with adam")
+            raise MessageError(N_("optimizer: lstsq fits linear members in closed form; train model=mlp with adam"))
         W = least_squares(X.transpose(0, 1), y.t().unsqueeze(-1), l2)  # [R, features, 1]
         self.weight.copy_(W.squeeze(-1).to(self.weight.dtype))

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .data.bundle import generator
-from .i18n import N_
+from .i18n import N_, MessageError
 from .models import ACTIVATIONS, mlp
 from .params import P, Param
 
@@ -104,13 +104,13 @@ def parse_logits(text: str, max_len: int = 12) -> list[float]:
     """Logits typed as '2, 1, 0.1'; ValueError saying what is wrong."""
     parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
     if not 2 <= len(parts) <= max_len:
-        raise ValueError(f"logits: give between 2 and {max_len} numbers separated by commas (got {len(parts)})")
+        raise MessageError(N_("logits: give between 2 and {limit} numbers separated by commas (got {n})"), limit=max_len, n=len(parts))
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise ValueError(f"logits: {text!r} is not a list of numbers, e.g. 2, 1, 0.1, -1") from None
+        raise MessageError(N_("logits: {text!r} is not a list of numbers, e.g. 2, 1, 0.1, -1"), text=text) from None
     if not all(math.isfinite(v) and abs(v) <= 1e4 for v in values):
-        raise ValueError("logits: every number must be finite and at most 10000 in size")
+        raise MessageError(N_("logits: every number must be finite and at most 10000 in size"))
     return values
 
 

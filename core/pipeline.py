@@ -29,6 +29,7 @@ from .callbacks import Callback, EarlyStopping
 from .data.bundle import DataBundle, generator
 from .data.splits import prepare
 from .engines import ModuleEngine, StackedEngine, stack_key
+from .i18n import N_, MessageError, Msg, MsgText
 from .loop import FitResult, Loop
 from .studies.base import Report, RunResult, Study, check_run, config_dict
 from .training import TrainConfig
@@ -183,7 +184,7 @@ def plan(study: Study, points: Sequence[Point], engine: str = "auto", bases: dic
         key, reason, steps[i] = keys[cfg]
         if key is None:
             if engine == "stacked":
-                raise ValueError(f"the stacked engine does not apply: {reason}")
+                raise MessageError(N_("the stacked engine does not apply: {reason}"), reason=getattr(reason, "msg", reason))
             groups.append(Group([i], "module", reason))
         else:
             by_key.setdefault(key, []).append(i)
@@ -274,8 +275,11 @@ def train(study: Study, points: Sequence[Point], *, engine: str = "auto", callba
         n = len(group.points)
         part = None
         if progress is not None:
-            label = (f"{n} runs together" if n > 1 else f"run {group.points[0] + 1}/{total}") if total > 1 else "training"
-            part = lambda f, text, done=done, n=n, label=label: progress((done + f * n) / total, f"{label}: {text}")  # noqa: E731
+            label = (Msg(N_("{n} runs together"), n=n) if n > 1 else Msg(N_("run {i}/{total}"), i=group.points[0] + 1, total=total)
+                     ) if total > 1 else Msg(N_("training"))
+            # the text stays English for the CLI and carries its message for a page to translate (ui.runner)
+            part = lambda f, text, done=done, n=n, label=label: progress(  # noqa: E731
+                (done + f * n) / total, MsgText(Msg(N_("{label}: {text}"), label=label, text=getattr(text, "msg", text))))
         results = train_group(study, [points[i] for i in group.points], group.engine, bases=bases, callbacks=callbacks,
                               progress=part, should_stop=should_stop, report=report, timings=timings)
         if store is not None:

@@ -37,7 +37,7 @@ from .charts.boundary import shade_cells
 from .loop import history_frame
 from .params import P
 from .pipeline import expand, finish, plan, start_group
-from .i18n import N_, Msg
+from .i18n import N_, MessageError, Msg
 from .studies import RunResult, config_dict, get_study
 
 STUDY = "classification"
@@ -184,7 +184,7 @@ class Runs:
             loop = self.parts[part].loop
             fit = loop.results_so_far()[m]
             if not fit.log:
-                raise ValueError("nothing to save yet: train at least one epoch")
+                raise MessageError(N_("nothing to save yet: train at least one epoch"))
             s = self.parts[part].setups[m]
             result = finish(self.study, s, fit, loop.model(m), self.seconds / len(self), report="metrics",
                             engine="stacked" if len(self.parts[part].panels) > 1 else "module")

@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .i18n import N_, Msg, Translated, message
 from .metrics import METRICS
 from .params import P, short_repr
 
@@ -41,8 +42,13 @@ RUN_COLUMNS = ["id", "study", "status", "seed", "fold", "sweep_id", "created_at"
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,63}")
 
 
-class SchemaError(ValueError):
-    """A run record outside the schema: one line naming the field."""
+class SchemaError(Translated, ValueError):
+    """A run record outside the schema: one line naming the field (a message id, translated where a page shows it)."""
+
+
+def at(where: str | Msg, name: str | Msg) -> Msg:
+    """`where: name`, the place of a field in a message (`row 3: config: folds`)."""
+    return Msg(N_("{where}: {name}"), where=where, name=name)
 
 
 # --- single values -------------------------------------------------------------------------------
@@ -74,7 +80,7 @@ def is_blank(v: Any) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == "")
 
 
-def whole_number(v: Any, what: str, low: int = 0, high: int = MAX_INT) -> int:
+def whole_number(v: Any, what: str | Msg, low: int = 0, high: int = MAX_INT) -> int:
     """An int in [low, high] from an int, a whole float or its text; SchemaError naming `what` otherwise."""
     v = _scalar(v)
     number: Any = None
@@ -89,11 +95,12 @@ def whole_number(v: Any, what: str, low: int = 0, high: int = MAX_INT) -> int:
         except ValueError:
             number = None
     if number is None or not low <= number <= high:
-        raise SchemaError(f"{what} = {short_repr(v)} is not allowed; expected a whole number in [{low}, {high}]")
+        raise SchemaError(N_("{what} = {value} is not allowed; expected a whole number in [{low}, {high}]"), what=what,
+                          value=short_repr(v), low=low, high=high)
     return number
 
 
-def real_number(v: Any, what: str, low: float = -math.inf, high: float = math.inf) -> float:
+def real_number(v: Any, what: str | Msg, low: float = -math.inf, high: float = math.inf) -> float:
     """A float (NaN for blank or non-finite) in [low, high]; SchemaError naming `what` otherwise."""
     if is_blank(v):
         return math.nan
@@ -103,15 +110,16 @@ def real_number(v: Any, what: str, low: float = -math.inf, high: float = math.in
             raise ValueError
         number = float(v)  # OverflowError for ints beyond a float
     except (ValueError, OverflowError):
-        raise SchemaError(f"{what} = {short_repr(v)} is not allowed; expected a number") from None
+        raise SchemaError(N_("{what} = {value} is not allowed; expected a number"), what=what, value=short_repr(v)) from None
     if not math.isfinite(number):
         return math.nan  # NaN and infinities are stored as 'no value'
     if not low <= number <= high:
-        raise SchemaError(f"{what} = {short_repr(v)} is not allowed; expected a number in [{low:g}, {high:g}]")
+        raise SchemaError(N_("{what} = {value} is not allowed; expected a number in [{low:g}, {high:g}]"), what=what,
+                          value=short_repr(v), low=low, high=high)
     return number
 
 
-def yes_no(v: Any, what: str) -> bool:
+def yes_no(v: Any, what: str | Msg) -> bool:
     """A bool from a bool, 0/1 or true/false text."""
     v = _scalar(v)
     if isinstance(v, bool):
@@ -120,15 +128,16 @@ def yes_no(v: Any, what: str) -> bool:
         return bool(v)
     if isinstance(v, str) and v.strip().lower() in ("true", "false", "1", "0"):
         return v.strip().lower() in ("true", "1")
-    raise SchemaError(f"{what} = {short_repr(v)} is not allowed; expected true or false")
+    raise SchemaError(N_("{what} = {value} is not allowed; expected true or false"), what=what, value=short_repr(v))
 
 
-def text(v: Any, what: str, max_len: int = MAX_TEXT, printable: bool = False) -> str:
+def text(v: Any, what: str | Msg, max_len: int = MAX_TEXT, printable: bool = False) -> str:
     """A string of at most `max_len` characters (without control characters when `printable`)."""
     v = _scalar(v)
     if not isinstance(v, str) or len(v) > max_len or (printable and not v.isprintable()) or not _encodable(v):
-        kind = "printable text" if printable else "text"
-        raise SchemaError(f"{what} = {short_repr(v)} is not allowed; expected {kind} of at most {max_len} characters")
+        raise SchemaError(N_("{what} = {value} is not allowed; expected printable text of at most {n} characters") if printable
+                          else N_("{what} = {value} is not allowed; expected text of at most {n} characters"),
+                          what=what, value=short_repr(v), n=max_len)
     return v
 
 
@@ -142,7 +151,7 @@ def _encodable(v: str) -> bool:
     return True
 
 
-def metric_value(name: str, v: Any, what: str) -> Any:
+def metric_value(name: str, v: Any, what: str | Msg) -> Any:
     """A metric of its declared kind (NaN for none); SchemaError naming it otherwise."""
     if is_blank(v):
         return math.nan
@@ -160,7 +169,7 @@ def metric_value(name: str, v: Any, what: str) -> Any:
 _VALID: dict[tuple, Any] = {}  # (id of a Param, type, value) → the validated value: Params live as long as the process
 
 
-def check_config(study_id: str, config: Any, where: str, complete: bool = True) -> dict[str, Any]:
+def check_config(study_id: str, config: Any, where: str | Msg, complete: bool = True) -> dict[str, Any]:
     """Every parameter of the study, validated by its declaration, plus fold/folds when present.
 
     An optional parameter (`Param.optional`) may be absent, and is left out at its default, as stored configs have it.
@@ -171,16 +180,19 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
     study = STUDIES[study_id]
     params = study.param_map
     if not isinstance(config, Mapping):
-        raise SchemaError(f"{where}: config = {short_repr(config)} is not allowed; expected an object of parameters")
+        raise SchemaError(N_("{where}: config = {value} is not allowed; expected an object of parameters"), where=where,
+                          value=short_repr(config))
     unknown = [k for k in config if k not in params and k not in RUN_EXTRAS]
     if unknown:
         names = ", ".join(short_repr(k, 40) for k in unknown[:5])
-        raise SchemaError(f"{where}: config: unknown parameter(s) {names} for study {study_id}")
+        raise SchemaError(N_("{where}: config: unknown parameter(s) {names} for study {study}"), where=where, names=names,
+                          study=study_id)
     absent = [p.name for p in study.params if p.name not in config or is_blank(config[p.name])]
     # runs from before a parameter existed used its default (backfill); an optional one absent means its default
     needed = [name for name in absent if name not in study.backfill and not study.param(name).optional]
     if needed and complete:
-        raise SchemaError(f"{where}: config: study {study_id} needs parameter(s) {', '.join(needed)}")
+        raise SchemaError(N_("{where}: config: study {study} needs parameter(s) {names}"), where=where, study=study_id,
+                          names=", ".join(needed))
     clean: dict[str, Any] = {}
     for p in study.params:
         if p.name in absent:
@@ -196,7 +208,7 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
         try:
             value = p.validate(value)
         except ValueError as exc:
-            raise SchemaError(f"{where}: config: {exc}") from None
+            raise SchemaError(N_("{where}: config: {problem}"), where=where, problem=message(exc)) from None
         if key is not None:
             if len(_VALID) > 100_000:
                 _VALID.clear()
@@ -205,22 +217,23 @@ def check_config(study_id: str, config: Any, where: str, complete: bool = True) 
             clean[p.name] = value
     folds, fold = config.get("folds"), config.get("fold")
     if not is_blank(folds):
-        clean["folds"] = whole_number(folds, f"{where}: config: folds", 2, MAX_FOLDS)
+        clean["folds"] = whole_number(folds, at(where, "config: folds"), 2, MAX_FOLDS)
     if not is_blank(fold):
         if "folds" not in clean:
-            raise SchemaError(f"{where}: config: fold = {short_repr(fold)} is not allowed without folds")
-        clean["fold"] = whole_number(fold, f"{where}: config: fold", 0, clean["folds"] - 1)
+            raise SchemaError(N_("{where}: config: fold = {value} is not allowed without folds"), where=where, value=short_repr(fold))
+        clean["fold"] = whole_number(fold, at(where, "config: fold"), 0, clean["folds"] - 1)
     return clean
 
 
-def check_metrics(metrics: Any, where: str) -> dict[str, Any]:
+def check_metrics(metrics: Any, where: str | Msg) -> dict[str, Any]:
     """Declared metrics only, each of its kind; blank or non-finite values become NaN."""
     if not isinstance(metrics, Mapping):
-        raise SchemaError(f"{where}: metrics = {short_repr(metrics)} is not allowed; expected an object of metrics")
+        raise SchemaError(N_("{where}: metrics = {value} is not allowed; expected an object of metrics"), where=where,
+                          value=short_repr(metrics))
     unknown = [k for k in metrics if not (isinstance(k, str) and k in METRICS)]
     if unknown:
-        raise SchemaError(f"{where}: unknown metric(s) {', '.join(short_repr(k, 40) for k in unknown[:5])}")
-    return {name: metric_value(name, v, f"{where}: metric {name}") for name, v in metrics.items()}
+        raise SchemaError(N_("{where}: unknown metric(s) {names}"), where=where, names=", ".join(short_repr(k, 40) for k in unknown[:5]))
+    return {name: metric_value(name, v, at(where, Msg(N_("metric {name}"), name=name))) for name, v in metrics.items()}
 
 
 @dataclass(frozen=True)
@@ -247,7 +260,7 @@ _SPLIT_RANK = np.argsort(np.argsort(np.array(SPLITS)))  # code → position of i
 EMPTY_HISTORY = History(np.zeros(0, np.int64), np.zeros(0, np.uint8), np.zeros(0), np.zeros(0))
 
 
-def check_history(rows: Any, where: str) -> History:
+def check_history(rows: Any, where: str | Msg) -> History:
     """History rows {epoch, split, loss, acc} (a list of dicts, or columns: a DataFrame or a dict of arrays): at most
     one per split and epoch, checked and returned as columns.
 
@@ -264,29 +277,32 @@ def check_history(rows: Any, where: str) -> History:
             return fast
         rows = _as_rows(rows)
     if not isinstance(rows, (list, tuple)):
-        raise SchemaError(f"{where}: history = {short_repr(rows)} is not allowed; expected a list of {{epoch, split, loss, acc}}")
+        raise SchemaError(N_("{where}: history = {value} is not allowed; expected a list of {{epoch, split, loss, acc}}"), where=where,
+                          value=short_repr(rows))
     if len(rows) > MAX_HISTORY_ROWS:
-        raise SchemaError(f"{where}: history has {len(rows)} rows; at most {MAX_HISTORY_ROWS} are allowed")
+        raise SchemaError(N_("{where}: history has {n} rows; at most {limit} are allowed"), where=where, n=len(rows), limit=MAX_HISTORY_ROWS)
     fast = _history_rows(rows)
     if fast is not None:
         return fast
     clean, seen = [], set()
     for i, h in enumerate(rows):
-        at = f"{where}: history row {i + 1}"
+        row = Msg(N_("{where}: history row {row}"), where=where, row=i + 1)
         if not isinstance(h, Mapping):
-            raise SchemaError(f"{at} = {short_repr(h)} is not allowed; expected {{epoch, split, loss, acc}}")
+            raise SchemaError(N_("{where} = {value} is not allowed; expected {{epoch, split, loss, acc}}"), where=row, value=short_repr(h))
         extra = [k for k in h if k not in HISTORY_KEYS]
         if extra or "epoch" not in h or "split" not in h:
-            raise SchemaError(f"{at}: {short_repr(dict(h), 80)} is not {{epoch, split (train|val|test), loss, acc}}")
-        epoch = whole_number(h["epoch"], f"{at}: epoch", 0, MAX_EPOCH)
+            raise SchemaError(N_("{where}: {value} is not {{epoch, split (train|val|test), loss, acc}}"), where=row,
+                              value=short_repr(dict(h), 80))
+        epoch = whole_number(h["epoch"], at(row, "epoch"), 0, MAX_EPOCH)
         split = _scalar(h["split"])
         if not isinstance(split, str) or split not in SPLITS:
-            raise SchemaError(f"{at}: split = {short_repr(split)} is not allowed; expected one of {'|'.join(SPLITS)}")
+            raise SchemaError(N_("{where}: split = {value} is not allowed; expected one of {choices}"), where=row,
+                              value=short_repr(split), choices="|".join(SPLITS))
         if (split, epoch) in seen:
-            raise SchemaError(f"{at}: a second row for split {split}, epoch {epoch}")
+            raise SchemaError(N_("{where}: a second row for split {split}, epoch {epoch}"), where=row, split=split, epoch=epoch)
         seen.add((split, epoch))
-        clean.append((epoch, _SPLIT_CODE[split], real_number(h.get("loss"), f"{at}: loss"),
-                      real_number(h.get("acc"), f"{at}: acc", 0.0, 1.0)))
+        clean.append((epoch, _SPLIT_CODE[split], real_number(h.get("loss"), at(row, "loss")),
+                      real_number(h.get("acc"), at(row, "acc"), 0.0, 1.0)))
     if not clean:
         return EMPTY_HISTORY
     epoch, split, loss, acc = (np.array(column) for column in zip(*clean))
@@ -369,46 +385,49 @@ def _checked_columns(epoch: np.ndarray, split: np.ndarray, loss: np.ndarray, acc
     return History(epoch[order], split[order], loss[order], acc[order])
 
 
-def check_run(rec: Any, where: str = "run") -> dict[str, Any]:
+def check_run(rec: Any, where: Any = None) -> dict[str, Any]:
     """A run record normalised to the schema, or SchemaError with one line naming the field."""
     from .studies import STUDIES
 
+    where = Msg(N_("run")) if where is None else where
     if not isinstance(rec, Mapping):
-        raise SchemaError(f"{where}: {short_repr(rec)} is not allowed; a run is an object {{study, config, metrics, status}}")
+        raise SchemaError(N_("{where}: {value} is not allowed; a run is an object {{study, config, metrics, status}}"), where=where,
+                          value=short_repr(rec))
     missing = [k for k in ("study", "config", "metrics", "status") if k not in rec]
     if missing:
-        raise SchemaError(f"{where}: missing {', '.join(missing)}")
+        raise SchemaError(N_("{where}: missing {names}"), where=where, names=", ".join(missing))
     unknown = [k for k in rec if k not in RECORD_KEYS]
     if unknown:
-        raise SchemaError(f"{where}: unknown field(s) {', '.join(short_repr(k, 40) for k in unknown[:5])}")
+        raise SchemaError(N_("{where}: unknown field(s) {names}"), where=where, names=", ".join(short_repr(k, 40) for k in unknown[:5]))
     study = _scalar(rec["study"])
     if not isinstance(study, str) or study not in STUDIES:
-        raise SchemaError(f"{where}: unknown study {short_repr(study)}")
+        raise SchemaError(N_("{where}: unknown study {value}"), where=where, value=short_repr(study))
     status = _scalar(rec["status"])
     if not isinstance(status, str) or status not in STATUSES:
-        raise SchemaError(f"{where}: status = {short_repr(status)} is not allowed; expected one of {'|'.join(STATUSES)}")
+        raise SchemaError(N_("{where}: status = {value} is not allowed; expected one of {choices}"), where=where,
+                          value=short_repr(status), choices="|".join(STATUSES))
     out: dict[str, Any] = {
         "study": study,
         "status": status,
         "config": check_config(study, rec["config"], where),
         "metrics": check_metrics(rec["metrics"], where),
-        "created_at": None if is_blank(rec.get("created_at")) else iso_time(rec["created_at"], f"{where}: created_at"),
+        "created_at": None if is_blank(rec.get("created_at")) else iso_time(rec["created_at"], at(where, "created_at")),
         "history": check_history(rec.get("history"), where),
     }
     if not is_blank(rec.get("source")):
-        out["source"] = text(rec["source"], f"{where}: source")
+        out["source"] = text(rec["source"], at(where, "source"))
     if not is_blank(rec.get("sweep_id")):
-        out["sweep_id"] = text(rec["sweep_id"], f"{where}: sweep_id", 64, printable=True)
+        out["sweep_id"] = text(rec["sweep_id"], at(where, "sweep_id"), 64, printable=True)
     return out
 
 
-def iso_time(v: Any, what: str) -> str:
+def iso_time(v: Any, what: str | Msg) -> str:
     """An ISO 8601 date-time as text."""
     value = text(v, what, 64, printable=True)
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        raise SchemaError(f"{what} = {short_repr(value)} is not allowed; expected an ISO 8601 date-time") from None
+        raise SchemaError(N_("{what} = {value} is not allowed; expected an ISO 8601 date-time"), what=what, value=short_repr(value)) from None
     return value
 
 
@@ -424,20 +443,20 @@ def _stored_value(v: Any) -> bool:
     return isinstance(v, float) or (isinstance(v, str) and len(v) <= MAX_TEXT)
 
 
-def _stored_object(raw: Any, what: str, reserved: set[str]) -> dict[str, Any]:
+def _stored_object(raw: Any, what: str | Msg, reserved: set[str]) -> dict[str, Any]:
     if not isinstance(raw, str) or len(raw) > MAX_STORED_JSON:
-        raise SchemaError(f"{what} is not JSON text")
+        raise SchemaError(N_("{what} is not JSON text"), what=what)
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError):
-        raise SchemaError(f"{what} is not valid JSON") from None
+        raise SchemaError(N_("{what} is not valid JSON"), what=what) from None
     if not isinstance(value, dict):
-        raise SchemaError(f"{what} is not an object")
+        raise SchemaError(N_("{what} is not an object"), what=what)
     for k, v in value.items():
         if not _NAME.fullmatch(k) or k in reserved:
-            raise SchemaError(f"{what} has a field named {short_repr(k, 40)}")
+            raise SchemaError(N_("{what} has a field named {name}"), what=what, name=short_repr(k, 40))
         if not _stored_value(v):
-            raise SchemaError(f"{what}: {k} = {short_repr(v)} cannot be read")
+            raise SchemaError(N_("{what}: {name} = {value} cannot be read"), what=what, name=k, value=short_repr(v))
     return value
 
 
@@ -448,23 +467,23 @@ def decode_stored(row: tuple) -> dict[str, Any]:
     that fit, metrics of their kind) but not today's parameter ranges, so older runs stay readable.
     """
     rid, study, status, config, metrics, created, source, sweep = row
-    what = f"run {rid}"
+    what = Msg(N_("run {id}"), id=rid)
     for name, value in (("study", study), ("status", status), ("created_at", created), ("source", source)):
         if not isinstance(value, str) or len(value) > MAX_TEXT:
-            raise SchemaError(f"{what}: {name} is {short_repr(value)}, not text")
+            raise SchemaError(N_("{what}: {name} is {value}, not text"), what=what, name=name, value=short_repr(value))
     if sweep is not None and not isinstance(sweep, str):
-        raise SchemaError(f"{what}: sweep_id is {short_repr(sweep)}, not text")
-    cfg = _stored_object(config, f"{what}: config", set(RUN_COLUMNS) - {"seed", "fold"})
+        raise SchemaError(N_("{what}: {name} is {value}, not text"), what=what, name="sweep_id", value=short_repr(sweep))
+    cfg = _stored_object(config, at(what, "config"), set(RUN_COLUMNS) - {"seed", "fold"})
     for k in ("seed", "fold"):
         if k in cfg and cfg[k] is not None and (isinstance(cfg[k], bool) or not isinstance(cfg[k], int)):
-            raise SchemaError(f"{what}: config {k} = {short_repr(cfg[k])} is not a whole number")
-    met = _stored_object(metrics, f"{what}: metrics", set(RUN_COLUMNS))
+            raise SchemaError(N_("{what}: config {name} = {value} is not a whole number"), what=what, name=k, value=short_repr(cfg[k]))
+    met = _stored_object(metrics, at(what, "metrics"), set(RUN_COLUMNS))
     clean_metrics = {}
     for k, v in met.items():
         if k in METRICS:
-            clean_metrics[k] = metric_value(k, v, f"{what}: metric {k}")
+            clean_metrics[k] = metric_value(k, v, at(what, Msg(N_("metric {name}"), name=k)))
         elif isinstance(v, str):
-            raise SchemaError(f"{what}: metric {k} = {short_repr(v)} is not a number")
+            raise SchemaError(N_("{what}: metric {name} = {value} is not a number"), what=what, name=k, value=short_repr(v))
         else:  # a metric this version does not declare: kept as a number
             clean_metrics[k] = math.nan if v is None else float(v)
     return {"id": rid, "study": study, "status": status, "config": cfg, "metrics": clean_metrics,

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from .i18n import N_, Msg, MsgText, Translated, message
 from .query import EVERY_RUN, FIXED, PARAM_KINDS, VALUE_COLUMNS, VALUE_KINDS, Condition, RunFilter, column_sql, order_sql
 from .schema import (
     MAX_EPOCH,
@@ -114,7 +115,7 @@ CHUNK = 5000  # rows per chunk when streaming
 MEMO_SIZE = 64
 
 
-class StoreError(ValueError):
+class StoreError(Translated, ValueError):
     """The results file cannot be used as asked: one line saying which file, what is wrong and what to do."""
 
 
@@ -312,9 +313,9 @@ class Store:
         self._memo: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
         if self.path.is_dir():
-            raise StoreError(f"results store {self.path}: is a folder, not a file; give a file path with --db or OVERFIT_LAB_DB")
+            raise StoreError(N_("results store {path}: is a folder, not a file; give a file path with --db or OVERFIT_LAB_DB"), path=self.path)
         if self.path.parent and not self.path.parent.exists():
-            raise StoreError(f"db: folder {self.path.parent} does not exist; create it or give another --db path")
+            raise StoreError(N_("db: folder {path} does not exist; create it or give another --db path"), path=self.path.parent)
         self.read_only = self.path.exists() and not _writable(self.path)
         if self.path.exists() and self.path.stat().st_size > 0:
             self._check_tables()  # before writing anything into a file that may be someone else's
@@ -329,8 +330,8 @@ class Store:
     def require_writable(self) -> "Store":
         """This store, or StoreError when it is read-only (say so before training, not after)."""
         if self.read_only:
-            raise StoreError(f"results store {self.path}: the file is read-only, so runs cannot be stored; "
-                             "make it writable, or give another --db path (listing and export still work)")
+            raise StoreError(N_("results store {path}: the file is read-only, so runs cannot be stored; "
+                                "make it writable, or give another --db path (listing and export still work)"), path=self.path)
         return self
 
     # --- opening: creation, checks, migration --------------------------------------------------------------
@@ -396,14 +397,15 @@ class Store:
             ours = tables & set(_TABLES)
             if tables and not ours:
                 listed = ", ".join(sorted(tables)[:5])
-                raise StoreError(f"results store {self.path}: a SQLite file of another program (tables {listed}), not an "
-                                 "Overfit Lab store; give another --db path (it was left unchanged)")
+                raise StoreError(N_("results store {path}: a SQLite file of another program (tables {tables}), not an "
+                                    "Overfit Lab store; give another --db path (it was left unchanged)"), path=self.path, tables=listed)
             for table in sorted(ours):
                 columns = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
                 missing = _TABLES[table] - columns
                 if missing:
-                    raise StoreError(f"results store {self.path}: its {table} table lacks column(s) {', '.join(sorted(missing))}, "
-                                     "so another program or version made it; give another --db path (it was left unchanged)")
+                    raise StoreError(N_("results store {path}: its {table} table lacks column(s) {columns}, so another program or "
+                                        "version made it; give another --db path (it was left unchanged)"), path=self.path, table=table,
+                                     columns=", ".join(sorted(missing)))
 
     def _value_columns(self) -> set[str]:
         with self._connect(read_only=self.read_only) as con:
@@ -413,23 +415,26 @@ class Store:
         """One line for a SQLite error: which file, what is wrong, what to do."""
         name = getattr(exc, "sqlite_errorname", "") or ""
         detail = " ".join(str(exc).split())
-        where = f"results store {self.path}"
+        path = self.path
         if name == "SQLITE_NOTADB" or "not a database" in detail:
-            return StoreError(f"{where}: not a SQLite database (it holds other bytes, or its first page is damaged); "
-                              "move it aside or give another --db path")
+            return StoreError(N_("results store {path}: not a SQLite database (it holds other bytes, or its first page is "
+                                 "damaged); move it aside or give another --db path"), path=path)
         if name.startswith("SQLITE_CORRUPT") or "malformed" in detail:
-            return StoreError(f"{where}: the file is damaged ({detail}); restore a backup, or move it aside to start a new store")
+            return StoreError(N_("results store {path}: the file is damaged ({detail}); restore a backup, or move it aside to start a "
+                                 "new store"), path=path, detail=detail)
         if name.startswith("SQLITE_READONLY") or "readonly" in detail:
             self.read_only = True
-            return StoreError(f"{where}: read-only ({detail}), so runs cannot be stored; make the file and its folder "
-                              "writable, or give another --db path")
+            return StoreError(N_("results store {path}: read-only ({detail}), so runs cannot be stored; make the file and its "
+                                 "folder writable, or give another --db path"), path=path, detail=detail)
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in detail:
-            return StoreError(f"{where}: still locked by another process after waiting; try again when it has finished")
+            return StoreError(N_("results store {path}: still locked by another process after waiting; try again when it has "
+                                 "finished"), path=path)
         if name.startswith("SQLITE_CANTOPEN") or "unable to open" in detail:
-            return StoreError(f"{where}: cannot be opened ({detail}); check that it is a file in a folder you can read and write")
+            return StoreError(N_("results store {path}: cannot be opened ({detail}); check that it is a file in a folder you can "
+                                 "read and write"), path=path, detail=detail)
         if name.startswith("SQLITE_FULL"):
-            return StoreError(f"{where}: the disk is full; free some space and try again (nothing was stored)")
-        return StoreError(f"{where}: {detail}")
+            return StoreError(N_("results store {path}: the disk is full; free some space and try again (nothing was stored)"), path=path)
+        return StoreError(N_("results store {path}: {detail}"), path=path, detail=detail)
 
     @contextmanager
     def _connect(self, *, read_only: bool | None = None, explain: bool = True) -> Iterator[sqlite3.Connection]:
@@ -499,7 +504,7 @@ class Store:
         self.require_writable()
         clean = []
         for i, rec in enumerate(records):
-            where = "run" if len(records) == 1 else f"run {i + 1} of {len(records)}"
+            where = Msg(N_("run")) if len(records) == 1 else Msg(N_("run {i} of {n}"), i=i + 1, n=len(records))
             full = check_run({"sweep_id": sweep_id, "source": source, **rec} if isinstance(rec, dict) else rec, where)
             full["created_at"] = full["created_at"] or now()
             full.setdefault("source", source)
@@ -624,7 +629,7 @@ class Store:
                         out[i] = decode_stored(raw[rows[i][0]])
                     except (SchemaError, KeyError) as exc:
                         if skipped is not None:
-                            skipped.append(f"{exc}; left out")
+                            skipped.append(MsgText(Msg(N_("{problem}; left out"), problem=message(exc))))
         return [r for r in out if r is not None]
 
     def _attach_histories(self, con: sqlite3.Connection, records: list[dict[str, Any]]) -> None:

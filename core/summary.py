@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .compare import config_columns
+from .i18n import N_, MessageError
 from .metrics import DERIVED, HEADLINE, METRICS, derive, metric_info
 from .query import RunFilter
 from .schema import RUN_COLUMNS
@@ -127,7 +128,7 @@ def summarize(records: Sequence[dict[str, Any]], metrics: Sequence[str] | None =
     no finished run; without `strict` such metrics are left out with a note.
     """
     if not records:
-        raise ValueError("no runs to summarise")
+        raise MessageError(N_("no runs to summarise"))
     return summarize_runs(runs_frame(records), metrics, sweeps, strict=strict)
 
 
@@ -135,10 +136,11 @@ def summarize_runs(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
                    sweeps: Mapping[str, dict[str, Any]] | None = None, *, strict: bool = True) -> Summary:
     """`summarize` from the runs table of the runs (core.store.runs_frame's columns), as the store reads it."""
     if runs.empty:
-        raise ValueError("no runs to summarise")
+        raise MessageError(N_("no runs to summarise"))
     studies = sorted(runs["study"].unique())
     if len(studies) > 1:
-        raise ValueError(f"a summary is one study at a time; these runs come from {len(studies)} studies: {', '.join(studies)}")
+        raise MessageError(N_("a summary is one study at a time; these runs come from {n} studies: {studies}"), n=len(studies),
+                           studies=", ".join(studies))
     study_id = studies[0]
     runs = runs.reset_index(drop=True)
     params = _param_order(study_id, config_columns(runs))
@@ -147,8 +149,8 @@ def summarize_runs(runs: pd.DataFrame, metrics: Sequence[str] | None = None,
         check_metric_names(metrics)
         absent = [m for m in metrics if m not in available]
         if absent and strict:
-            raise ValueError(f"metrics: {', '.join(absent)} not recorded by any finished {study_id} run; "
-                             f"recorded: {', '.join(available) or 'none'}")
+            raise MessageError(N_("metrics: {absent} not recorded by any finished {study} run; recorded: {recorded}"),
+                               absent=", ".join(absent), study=study_id, recorded=", ".join(available) or "none")
         chosen = [m for m in dict.fromkeys(metrics) if m in available]
     else:
         absent, chosen = [], headline(study_id, available) if available else []
@@ -217,7 +219,8 @@ def summaries(store: Store, ids: Sequence[int] | None = None, *, study: str | No
         recorded = set(available_metrics(runs))
         absent = [m for m in metrics if m not in recorded]
         if absent:
-            raise ValueError(f"metrics: {', '.join(absent)} not recorded by any finished run of {', '.join(by_study)}")
+            raise MessageError(N_("metrics: {absent} not recorded by any finished run of {studies}"), absent=", ".join(absent),
+                               studies=", ".join(by_study))
     sweeps = {row.id: row.settings for row in store.sweeps(runs["sweep_id"].dropna().unique().tolist()).itertuples()}
     from .studies import STUDIES
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .i18n import _
+from .i18n import N_, MessageError, Msg, MsgText, _, message
 from .metrics import value_text
 from .params import Param
 from .studies import RunResult, Study, check_run, config_dict, get_study
@@ -49,19 +49,19 @@ class Axis:
 def grid_values(param: Param, low: float, high: float, steps: int, spacing: str = "linear") -> list:
     """`steps` values of a numeric parameter from low to high, evenly spaced on a linear or log scale."""
     if param.kind not in (int, float):
-        raise ValueError(f"{param.name}: only numeric parameters take a range; give a list of values instead")
+        raise MessageError(N_("{name}: only numeric parameters take a range; give a list of values instead"), name=param.name)
     if not 1 <= steps <= 200:
-        raise ValueError(f"{param.name}: steps {steps} is not allowed; expected an int in [1, 200]")
+        raise MessageError(N_("{name}: steps {steps} is not allowed; expected an int in [1, 200]"), name=param.name, steps=steps)
     if spacing not in ("linear", "log"):
-        raise ValueError(f"{param.name}: spacing {spacing!r} is not allowed; expected linear or log")
+        raise MessageError(N_("{name}: spacing {spacing!r} is not allowed; expected linear or log"), name=param.name, spacing=spacing)
     import numpy as np
 
     low, high = param.validate(low), param.validate(high)
     if low > high:
-        raise ValueError(f"{param.name}: the range {low:g}..{high:g} is empty (min is above max)")
+        raise MessageError(N_("{name}: the range {low:g}..{high:g} is empty (min is above max)"), name=param.name, low=low, high=high)
     if spacing == "log":
         if low <= 0:
-            raise ValueError(f"{param.name}: a log-spaced range must start above 0, got {low:g}")
+            raise MessageError(N_("{name}: a log-spaced range must start above 0, got {low:g}"), name=param.name, low=low)
         raw = np.geomspace(low, high, steps)
     else:
         raw = np.linspace(low, high, steps)
@@ -69,40 +69,41 @@ def grid_values(param: Param, low: float, high: float, steps: int, spacing: str 
         if spacing == "linear" and not np.allclose(raw, np.round(raw)):
             # rounding an uneven linear range gives an uneven grid (0:6 in 5 steps: 0, 2, 3, 4, 6): refuse, say what fits
             fits = [n for n in range(2, min(int(high - low) + 1, 200) + 1) if int(high - low) % (n - 1) == 0]
-            raise ValueError(f"{param.name}: {low}..{high} in {steps} steps is not a whole-number grid "
-                             f"({', '.join(f'{v:.4g}' for v in raw[:3])}, …); use {_either(fits)} steps, or list the values")
+            raise MessageError(N_("{name}: {low}..{high} in {steps} steps is not a whole-number grid ({first}, …); use {fits} "
+                                  "steps, or list the values"), name=param.name, low=low, high=high, steps=steps,
+                               first=", ".join(f"{v:.4g}" for v in raw[:3]), fits=_either(fits))
         values = sorted({int(round(v)) for v in raw})
     else:
         values = [float(f"{v:.6g}") for v in raw]
     return [param.validate(v) for v in values]
 
 
-def _either(options: Sequence[int]) -> str:
+def _either(options: Sequence[int]) -> str | Msg:
     shown = [str(o) for o in options[:8]] + (["…"] if len(options) > 8 else [])
-    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+    return shown[0] if len(shown) == 1 else Msg(N_("{some} or {last}"), some=", ".join(shown[:-1]), last=shown[-1])
 
 
 def parse_axis(study: Study, text: str) -> Axis:
     """`key=v1,v2,...` (a list) or `key=low:high:steps[:log]` (a range) into a validated Axis."""
     if "=" not in text:
-        raise ValueError(f"--grid {text!r}: expected key=v1,v2,... or key=low:high:steps[:log]")
+        raise MessageError(N_("--grid {text!r}: expected key=v1,v2,... or key=low:high:steps[:log]"), text=text)
     name, spec = (part.strip() for part in text.split("=", 1))
     param = study.param(name)
     if param.free_text:
-        raise ValueError(f"--grid {name}: a text parameter (a file or column names) is set with --set, not swept")
+        raise MessageError(N_("--grid {name}: a text parameter (a file or column names) is set with --set, not swept"), name=name)
     if ":" in spec:
         parts = spec.split(":")
         if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] not in ("log", "linear")):
-            raise ValueError(f"--grid {name}: a range is low:high:steps or low:high:steps:log")
+            raise MessageError(N_("--grid {name}: a range is low:high:steps or low:high:steps:log"), name=name)
         try:
             steps = int(parts[2])
         except ValueError:
-            raise ValueError(f"--grid {name}: steps {parts[2]!r} is not a whole number") from None
+            raise MessageError(N_("--grid {name}: steps {steps!r} is not a whole number"), name=name, steps=parts[2]) from None
         spacing = parts[3] if len(parts) == 4 else "linear"
         return Axis(name, tuple(grid_values(param, param.parse(parts[0]), param.parse(parts[1]), steps, spacing)), spacing)
     values = [param.parse(v) for v in spec.split(",") if v.strip()]
     if not values:
-        raise ValueError(f"--grid {name}: no values given")
+        raise MessageError(N_("--grid {name}: no values given"), name=name)
     return Axis(name, tuple(dict.fromkeys(values)), "list")
 
 
@@ -120,19 +121,20 @@ class SweepSpec:
         study = get_study(self.study)
         names = [a.name for a in self.axes]
         if len(set(names)) != len(names):
-            raise ValueError(f"grid: a parameter is swept twice ({', '.join(names)})")
+            raise MessageError(N_("grid: a parameter is swept twice ({names})"), names=", ".join(names))
         if "seed" in names and self.seeds > 1:
-            raise ValueError("seeds: sweep either the seed parameter or --seeds, not both")
+            raise MessageError(N_("seeds: sweep either the seed parameter or --seeds, not both"))
         if not 1 <= self.seeds <= 100:
-            raise ValueError(f"seeds: {self.seeds} is not allowed; expected an int in [1, 100]")
+            raise MessageError(N_("seeds: {seeds} is not allowed; expected an int in [1, 100]"), seeds=self.seeds)
         for axis in self.axes:
             param = study.param(axis.name)
             if not axis.values:
-                raise ValueError(f"grid {axis.name}: no values")
+                raise MessageError(N_("grid {name}: no values"), name=axis.name)
             for v in axis.values:
                 param.validate(v)
         if self.n_runs > MAX_POINTS:
-            raise ValueError(f"grid: {self.n_runs} runs is over the limit of {MAX_POINTS}; use fewer values, folds or seeds")
+            raise MessageError(N_("grid: {n} runs is over the limit of {limit}; use fewer values, folds or seeds"), n=self.n_runs,
+                               limit=MAX_POINTS)
         for cfg in self.configs():  # every point must be a valid config before anything trains
             check_run(cfg, self.folds)
 
@@ -187,7 +189,7 @@ def _plan(spec: SweepSpec, backend: str, pts: list[Any], bases: dict | None = No
     try:
         groups = plan(get_study(spec.study), pts, ENGINE_OF[backend], bases)
     except ValueError as exc:  # a point the stacked engine refuses, under --backend batched
-        raise ValueError(f"backend: batched training does not apply here; {exc}") from None
+        raise MessageError(N_("backend: batched training does not apply here; {problem}"), problem=message(exc)) from None
     stacked = [g for g in groups if g.engine == "stacked"]
     if backend == "serial":
         return "serial", "asked for", groups
@@ -214,6 +216,7 @@ class SweepFailed(RuntimeError):
     def __init__(self, message: str, sweep_id: str | None = None, stored: int = 0, missing: Sequence[Any] = ()):
         super().__init__(message)
         self.sweep_id, self.stored, self.missing = sweep_id, stored, list(missing)
+        self.msg = getattr(message, "msg", None)  # what a page translates (error_text)
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -262,7 +265,7 @@ def run_sweep(
             timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t0
         results.append(result)
         if progress:
-            progress(len(results) / len(pts), f"{len(results)}/{len(pts)} runs")
+            progress(len(results) / len(pts), MsgText(Msg(N_("{done}/{total} runs"), done=len(results), total=len(pts))))
 
     with _session(backend, scheduler, workers) as client:  # a cluster that cannot run the sweep stores nothing
         if store is not None and sweep_id is None:
@@ -328,16 +331,23 @@ def describe_points(some: Sequence[Any], pts: Sequence[Any], limit: int = 20) ->
 
 
 def _account(spec: SweepSpec, pts: Sequence[Any], results: Sequence[RunResult], store, sweep_id: str | None,
-             exc: BaseException | None = None) -> str:
-    """One line: why the sweep stopped, how many runs were stored, which points are missing."""
+             exc: BaseException | None = None) -> MsgText:
+    """One line: why the sweep stopped, how many runs were stored, which points are missing (English; a page shows
+    its message translated, the points themselves are parameter values)."""
     from .cluster import one_line
 
     done = [r for r in results if r.status != "cancelled"]
     missing = missing_points(pts, done)
-    kept = f"stored {len(done)} of {len(pts)} runs" if store is not None else f"{len(done)} of {len(pts)} runs finished, none stored"
-    head = f"sweep {sweep_id}" if sweep_id else f"sweep of {spec.study}"
-    why = f"{one_line(exc)}; " if exc is not None else ""
-    return f"{head} stopped: {why}{kept}" + (f"; missing: {describe_points(missing, pts)}" if missing else "")
+    kept = (Msg(N_("stored {done} of {total} runs"), done=len(done), total=len(pts)) if store is not None
+            else Msg(N_("{done} of {total} runs finished, none stored"), done=len(done), total=len(pts)))
+    head = Msg(N_("sweep {id}"), id=sweep_id) if sweep_id else Msg(N_("sweep of {study}"), study=spec.study)
+    values: dict[str, Any] = dict(head=head, kept=kept, missing=describe_points(missing, pts) if missing else "")
+    if exc is not None:
+        values["why"] = exc.msg if isinstance(getattr(exc, "msg", None), Msg) else one_line(exc)
+        msgid = N_("{head} stopped: {why}; {kept}; missing: {missing}") if missing else N_("{head} stopped: {why}; {kept}")
+    else:
+        msgid = N_("{head} stopped: {kept}; missing: {missing}") if missing else N_("{head} stopped: {kept}")
+    return MsgText(Msg(msgid, **values))
 
 
 # --- backends that send points elsewhere -----------------------------------------------------------

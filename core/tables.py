@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .i18n import N_, MessageError, Msg, Translated, message
 from .metrics import METRICS
 from .params import short_repr
 from .schema import MAX_TEXT, RUN_COLUMNS, RUN_EXTRAS, SchemaError, check_run, is_blank
@@ -41,8 +42,8 @@ _RESTORE = re.compile(f"(?:^|(?<=[\r\n]))'(?='*[{_FORMULA}])")
 _ROW_END = re.compile(r'("(?:[^"]|"")*")|\r\n')  # a quoted cell (kept whole), or the end of a row
 
 
-class ImportRefused(ValueError):
-    """An import that was refused; the store was not changed."""
+class ImportRefused(Translated, ValueError):
+    """An import that was refused; the store was not changed (a message id, translated where a page shows it)."""
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -235,7 +236,8 @@ def read_any(data: bytes, name: str) -> list[dict[str, Any]] | pd.DataFrame:
             if isinstance(parsed, dict) and "runs" in parsed:
                 parsed = parsed["runs"]
             if not isinstance(parsed, list) or not all(isinstance(r, dict) for r in parsed):
-                raise ImportRefused(f"{shown}: a JSON export is a list of runs ({{'study', 'config', 'metrics', 'status'}}); this is not")
+                raise ImportRefused(N_("{name}: a JSON export is a list of runs ({{'study', 'config', 'metrics', 'status'}}); this is not"),
+                                    name=shown)
             return parsed
         if suffix == ".csv":
             return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
@@ -245,10 +247,15 @@ def read_any(data: bytes, name: str) -> list[dict[str, Any]] | pd.DataFrame:
             return parse_markdown(data.decode("utf-8"))
     except ImportRefused:
         raise
+    except MessageError as exc:  # parse_markdown's own reason
+        raise ImportRefused(N_("{name}: not a readable {kind} table ({problem})"), name=shown, kind=suffix.lstrip("."),
+                            problem=exc.msg) from None
     except Exception as exc:  # noqa: BLE001 - whatever a parser says about a foreign file, the answer is one line
         detail = " ".join(str(exc).split())[:200]  # pandas' and pyarrow's messages span lines
-        raise ImportRefused(f"{shown}: not a readable {suffix.lstrip('.')} table ({type(exc).__name__}: {detail})") from None
-    raise ImportRefused(f"{shown}: unknown file type {display_name(suffix) or '(none)'}; expected .csv, .json, .parquet or .md")
+        raise ImportRefused(N_("{name}: not a readable {kind} table ({error}: {detail})"), name=shown, kind=suffix.lstrip("."),
+                            error=type(exc).__name__, detail=detail) from None
+    raise ImportRefused(N_("{name}: unknown file type {suffix}; expected .csv, .json, .parquet or .md"), name=shown,
+                        suffix=display_name(suffix) or "(none)")
 
 
 def display_name(name: str, limit: int = 120) -> str:
@@ -284,10 +291,10 @@ def parse_markdown(text: str) -> pd.DataFrame:
         elif rows:
             break
     if len(rows) < 2 or not all(c and set(c) <= set("-: ") for c in rows[1]):
-        raise ValueError("no Markdown table (a header row, a --- row, then rows)")
+        raise MessageError(N_("no Markdown table (a header row, a --- row, then rows)"))
     header, body = rows[0], rows[2:]
     if any(len(r) != len(header) for r in body):
-        raise ValueError("rows do not have as many cells as the header")
+        raise MessageError(N_("rows do not have as many cells as the header"))
     return pd.DataFrame(body, columns=header)
 
 
@@ -300,23 +307,25 @@ def frame_to_records(frame: pd.DataFrame, name: str, neutralised: bool = False) 
 
     shown = display_name(name)
     if frame.empty and len(frame.columns) == 0:
-        raise ImportRefused(f"{shown}: the table has no columns")
+        raise ImportRefused(N_("{name}: the table has no columns"), name=shown)
     missing = [c for c in ("study", "status") if c not in frame.columns]
     if missing:
-        raise ImportRefused(f"{shown}: missing column(s) {', '.join(missing)}; an export has {', '.join(RUN_COLUMNS)} then parameters and metrics")
+        raise ImportRefused(N_("{name}: missing column(s) {missing}; an export has {columns} then parameters and metrics"), name=shown,
+                            missing=", ".join(missing), columns=", ".join(RUN_COLUMNS))
     params = {p.name for s in STUDIES.values() for p in s.params}
     known = set(RUN_COLUMNS) | params | set(METRICS) | set(RUN_EXTRAS)
     unknown = [display_name(c, 40) for c in frame.columns if c not in known]
     if unknown:
-        raise ImportRefused(f"{shown}: unknown column(s) {', '.join(unknown[:10])}; columns must be run fields, study parameters or metrics")
+        raise ImportRefused(N_("{name}: unknown column(s) {unknown}; columns must be run fields, study parameters or metrics"),
+                            name=shown, unknown=", ".join(unknown[:10]))
     records = []
     for i, row in enumerate(frame.to_dict("records")):
         if neutralised:
             row = {k: restore(v) if isinstance(v, str) else v for k, v in row.items()}
-        where = f"{shown} row {i + 1}"
+        where = Msg(N_("{name} row {row}"), name=shown, row=i + 1)
         study_id = row["study"]
         if not isinstance(study_id, str) or study_id not in STUDIES:
-            raise ImportRefused(f"{where}: unknown study {short_repr(study_id)}")
+            raise ImportRefused(N_("{where}: unknown study {value}"), where=where, value=short_repr(study_id))
         study = STUDIES[study_id]
         config = {p.name: row[p.name] for p in study.params if p.name in row and not is_blank(row[p.name])}
         config.update({k: row[k] for k in RUN_EXTRAS if k in row and not is_blank(row[k])})
@@ -326,28 +335,29 @@ def frame_to_records(frame: pd.DataFrame, name: str, neutralised: bool = False) 
     return records
 
 
-def check_record(rec: Any, where: str) -> dict[str, Any]:
+def check_record(rec: Any, where: str | Msg) -> dict[str, Any]:
     """One imported run checked against the run schema; ImportRefused (one line naming the field) otherwise."""
     try:
         return check_run(rec, where)
     except SchemaError as exc:
-        raise ImportRefused(str(exc)) from None
+        raise ImportRefused(message(exc)) from None
 
 
 def import_bytes(store: Store, data: bytes, name: str, max_bytes: int = MAX_IMPORT_BYTES) -> ImportReport:
     """Check a whole exported file, then add its runs in one transaction (runs already stored are skipped)."""
     shown = display_name(name)
     if len(data) > max_bytes:
-        raise ImportRefused(f"{shown}: {len(data) / 1e6:.1f} MB is over the import limit of {max_bytes / 1e6:.0f} MB")
+        raise ImportRefused(N_("{name}: {mb:.1f} MB is over the import limit of {limit:.0f} MB"), name=shown, mb=len(data) / 1e6,
+                            limit=max_bytes / 1e6)
     parsed = read_any(data, name)
     if isinstance(parsed, pd.DataFrame):
         raw = frame_to_records(parsed, name, neutralised=Path(name).suffix.lower() == ".csv")
     else:
         raw = parsed
     if not raw:
-        raise ImportRefused(f"{shown}: no runs in the file")
-    kind = "row" if isinstance(parsed, pd.DataFrame) else "run"
-    records = [check_record(r, f"{shown} {kind} {i + 1}") for i, r in enumerate(raw)]
+        raise ImportRefused(N_("{name}: no runs in the file"), name=shown)
+    where = N_("{name} row {row}") if isinstance(parsed, pd.DataFrame) else N_("{name} run {row}")
+    records = [check_record(r, Msg(where, name=shown, row=i + 1)) for i, r in enumerate(raw)]
     seen = store.fingerprints()
     fresh = []
     for rec in records:
@@ -364,8 +374,9 @@ def import_file(store: Store, path: str | Path, max_bytes: int = MAX_IMPORT_BYTE
     """Import an exported file from disk (see `import_bytes`)."""
     path = Path(path)
     if not path.is_file():
-        raise ImportRefused(f"{display_name(str(path))}: no such file")
+        raise ImportRefused(N_("{name}: no such file"), name=display_name(str(path)))
     size = path.stat().st_size
     if size > max_bytes:
-        raise ImportRefused(f"{display_name(path.name)}: {size / 1e6:.1f} MB is over the import limit of {max_bytes / 1e6:.0f} MB")
+        raise ImportRefused(N_("{name}: {mb:.1f} MB is over the import limit of {limit:.0f} MB"), name=display_name(path.name),
+                            mb=size / 1e6, limit=max_bytes / 1e6)
     return import_bytes(store, path.read_bytes(), path.name, max_bytes)

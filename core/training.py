@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .callbacks import Callback
+from .i18n import N_, MessageError
 from .data.bundle import DataBundle, Split
 from .loop import FitResult, Loop, history_frame
 from .models import ManualSGD, weight_tensors
@@ -66,7 +67,7 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig):
         return None
     if cfg.optimizer == "manual":
         if cfg.weight_decay:
-            raise ValueError("weight_decay: the manual gradient step has no weight decay; use a penalty instead")
+            raise MessageError(N_("weight_decay: the manual gradient step has no weight decay; use a penalty instead"))
         return ManualSGD(trainable, cfg.lr)
     if cfg.weight_decay:
         decayed = weight_tensors(model, include_bias=cfg.decay_bias)
@@ -149,11 +150,11 @@ def min_batch(model: nn.Module, batch_size: int, n_train: int) -> int:
     if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         return 1
     if batch_size < 2:
-        raise ValueError(f"batch_size: {batch_size} is not allowed with batch_norm; batch norm needs at least 2 "
-                         "examples per batch")
+        raise MessageError(N_("batch_size: {n} is not allowed with batch_norm; batch norm needs at least 2 examples per batch"),
+                           n=batch_size)
     if n_train < 2:
-        raise ValueError(f"batch_norm: the training set has {n_train} example; batch norm needs at least 2 "
-                         "(use more training data or batch_norm=false)")
+        raise MessageError(N_("batch_norm: the training set has {n} example; batch norm needs at least 2 (use more training "
+                              "data or batch_norm=false)"), n=n_train)
     return 2
 
 

@@ -14,10 +14,10 @@ from core.charts.basics import (
     softmax_bars,
     softmax_sweep_chart,
 )
-from core.i18n import _, error_text
+from core.i18n import N_, _, error_text
 from ui.boot import require_router
 from ui.runner import run_each, warn_if_diverged
-from ui.widgets import param_input
+from ui.widgets import param_input, url_tabs
 
 require_router()
 
@@ -44,10 +44,9 @@ st.markdown(_(
 ))
 
 # Each topic is a tab, bound to the URL; only the open tab computes and draws, so the page answers fast.
-act_tab, grad_tab, pass_tab, nonlin_tab = st.tabs(
-    [_("Activations"), _("Vanishing gradients"), _("Forward and backward"), _("Why nonlinearity")],
-    key="basics.tab", bind="query-params",
-)
+act_tab, grad_tab, pass_tab, nonlin_tab = url_tabs("basics.tab", {
+    "activations": N_("Activations"), "vanishing-gradients": N_("Vanishing gradients"),
+    "forward-backward": N_("Forward and backward"), "why-nonlinearity": N_("Why nonlinearity")})
 
 # --- 1. activations -----------------------------------------------------------------------------
 if act_tab.open:

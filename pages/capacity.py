@@ -8,13 +8,13 @@ from core import lessons as L
 from core.charts.capacity import curves_overlay
 from core.charts.curves import metric_vs
 from core.charts.regression import polynomial_fit, y_window
-from core.i18n import _
+from core.i18n import N_, _
 from core.selection import stacked_frames
 from core.sweeps import sweep_frame
 from ui.boot import require_router
 from ui.callouts import guide_callout
 from ui.runner import run_each, warn_if_diverged
-from ui.widgets import param_input
+from ui.widgets import param_input, url_tabs
 
 require_router()
 
@@ -25,8 +25,9 @@ st.markdown(_(
     "fits the noise of the few training examples, so the training error is low and the test error high."
 ))
 
-fit_tab, wd_tab, ua_tab = st.tabs([_("Under- and overfitting"), _("Width vs depth"), _("Universal approximation")],
-                                  key="capacity.tab", bind="query-params")
+fit_tab, wd_tab, ua_tab = url_tabs("capacity.tab", {"under-overfitting": N_("Under- and overfitting"),
+                                                    "width-vs-depth": N_("Width vs depth"),
+                                                    "universal-approximation": N_("Universal approximation")})
 
 # --- 1. polynomial degree -------------------------------------------------------------------------
 if fit_tab.open:

@@ -136,7 +136,7 @@ else:
     try:
         points = points_of(values)
     except ValueError as exc:
-        st.error(_("Cannot run {what}: {why}").format(what=_("classification"), why=exc), icon=":material/warning:")
+        st.error(_("Cannot run {what}: {why}").format(what=_("classification"), why=error_text(exc)), icon=":material/warning:")
 
 # --- training: the curves (and the boundary) grow while it trains ---------------------------------
 name = _("softmax regression") if linear else _("the MLP ({depth}×{hidden} {activation})").format(**values)
@@ -229,7 +229,7 @@ if upload is not None:
     except CheckpointError as exc:
         st.error(_("{name}: {why}").format(name=upload.name, why=error_text(exc)), icon=":material/block:")
     except DataUnavailable as exc:
-        st.error(_("{name} was trained on data that is not here: {why}").format(name=upload.name, why=exc),
+        st.error(_("{name} was trained on data that is not here: {why}").format(name=upload.name, why=error_text(exc)),
                  icon=":material/inventory_2:")
     else:
         u = st.columns(3)

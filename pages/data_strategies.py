@@ -9,7 +9,7 @@ from core.captions import augmentation_caption, early_stopping_caption, kfold_ca
 from core.charts.curves import metric_vs, side_by_side_curves
 from core.charts.data_strategies import early_stopping_curves, fold_lines
 from core.data.augment import AUGMENTS
-from core.i18n import _
+from core.i18n import N_, _
 from core.selection import best_epoch, pick_best, stacked_history, value_at
 from core.studies import get_study
 from core.sweeps import sweep_frame
@@ -17,7 +17,7 @@ from ui.boot import require_router
 from ui.callouts import guide_callout
 from ui.live import LiveCharts
 from ui.runner import prefetch, run, run_each, warn_if_diverged
-from ui.widgets import param_input
+from ui.widgets import param_input, url_tabs
 
 require_router()
 
@@ -29,10 +29,9 @@ st.markdown(_(
     "real models: on scikit-learn's 8×8 **digits** (or MNIST where it is on disk) and on the small polynomial set."
 ))
 
-lc_tab, aug_tab, val_tab, kf_tab, es_tab = st.tabs(
-    [_("Learning curve"), _("Augmentation"), _("Validation set"), _("K-fold"), _("Early stopping")],
-    key="data.tab", bind="query-params"
-)
+lc_tab, aug_tab, val_tab, kf_tab, es_tab = url_tabs("data.tab", {
+    "learning-curve": N_("Learning curve"), "augmentation": N_("Augmentation"), "validation-set": N_("Validation set"),
+    "k-fold": N_("K-fold"), "early-stopping": N_("Early stopping")})
 
 # --- 1. learning curve ----------------------------------------------------------------------------
 if lc_tab.open:

@@ -8,13 +8,13 @@ from core.charts.compare import overlay_curves
 from core.charts.curves import metric_vs, training_curves
 from core.charts.frontier import fan_chart, mark_x
 from core.descent import error_by_epoch, shape, shape_caption, threshold_peak, with_errors
-from core.i18n import _
+from core.i18n import N_, _
 from core.metrics import derive
 from core.selection import stacked_history
 from core.sweeps import sweep_frame
 from ui.boot import require_router
 from ui.runner import run_each, warn_if_diverged
-from ui.widgets import log_options, param_input, segmented
+from ui.widgets import log_options, param_input, segmented, url_tabs
 
 require_router()
 
@@ -32,8 +32,8 @@ st.markdown(_(
     "sizes."
 ))
 
-dd_tab, mem_tab, bv_tab, ln_tab = st.tabs([_("Double descent"), _("Memorisation"), _("Bias–variance"), _("Label noise")],
-                                          key="frontier.tab", bind="query-params")
+dd_tab, mem_tab, bv_tab, ln_tab = url_tabs("frontier.tab", {"double-descent": N_("Double descent"), "memorisation": N_("Memorisation"),
+                                                            "bias-variance": N_("Bias–variance"), "label-noise": N_("Label noise")})
 
 # --- 1. double descent -----------------------------------------------------------------------------
 if dd_tab.open:

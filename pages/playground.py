@@ -178,7 +178,7 @@ if not ready:
 try:
     here, changed = live.session(configs, labels, model_widgets, target)
 except ValueError as exc:  # a setting only the data can judge, e.g. more classes than a table has rows for
-    right.error(_("Cannot train these settings: {problem}").format(problem=exc), icon=":material/warning:")
+    right.error(_("Cannot train these settings: {problem}").format(problem=error_text(exc)), icon=":material/warning:")
     st.stop()
 tr = here.trainer
 tr.configure(speed=None if speed == "max" else float(speed), max_epochs=max_epochs, target_loss=target)
@@ -211,7 +211,7 @@ if save:
         results = tr.results()
         ids = get_store().require_writable().save_results(results)
     except (ValueError, StoreError) as exc:  # nothing trained yet, a read-only store
-        notices.warning(_("Not saved: {problem}").format(problem=exc), icon=":material/save:")
+        notices.warning(_("Not saved: {problem}").format(problem=error_text(exc)), icon=":material/save:")
     else:
         notices.success(_("Saved as run(s) {ids} at epoch {epoch}; they are on the Runs page.").format(
             ids=", ".join(map(str, ids)), epoch=tr.epoch), icon=":material/save:")

@@ -9,14 +9,14 @@ import streamlit as st
 from core import lessons as L
 from core.charts.curves import training_curves
 from core.charts.regression import coefficient_bars, fit_plot, polynomial_fit, weights_compare
-from core.i18n import _
+from core.i18n import N_, _
 from core.models import ManualSGD, ScratchLinearRegression
 from core.selection import stacked_history
 from ui.boot import require_router
 from ui.callouts import guide_callout
 from ui.runner import prefetch, run, run_each, warn_if_diverged
 from ui.upload import table_values
-from ui.widgets import param_input
+from ui.widgets import param_input, url_tabs
 
 require_router()
 
@@ -29,8 +29,8 @@ st.markdown(_(
 ))
 
 # Each part is a tab, bound to the URL; only the open tab trains and draws, so sliders answer fast.
-uni_tab, multi_tab, poly_tab = st.tabs([_("One input"), _("Several inputs"), _("Polynomial")], key="regression.tab",
-                                       bind="query-params")
+uni_tab, multi_tab, poly_tab = url_tabs("regression.tab", {"one-input": N_("One input"), "several-inputs": N_("Several inputs"),
+                                                          "polynomial": N_("Polynomial")})
 
 
 def pair(result, w: str = "w", b: str = "b") -> str:

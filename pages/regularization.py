@@ -13,7 +13,7 @@ from core.charts.regularization import (
     sweep_with_baseline,
     weight_histogram,
 )
-from core.i18n import _
+from core.i18n import N_, _
 from core.pipeline import config_data
 from core.regularization import (
     PENALTY_METHODS,
@@ -29,7 +29,7 @@ from ui.boot import require_router
 from ui.callouts import guide_callout
 from ui.live import LiveCharts
 from ui.runner import run_each, warn_if_diverged
-from ui.widgets import log_options, param_input
+from ui.widgets import log_options, param_input, url_choice, url_tabs
 
 require_router()
 
@@ -48,8 +48,8 @@ st.markdown(_(
     "weights can be used (L2, weight decay, L1), or how much units can rely on each other (dropout)."
 ))
 
-pen_tab, drop_tab, math_tab = st.tabs([_("L2, L1 and weight decay"), _("Dropout"), _("Inverted dropout")], key="reg.tab",
-                                      bind="query-params")
+pen_tab, drop_tab, math_tab = url_tabs("reg.tab", {"penalties": N_("L2, L1 and weight decay"), "dropout": N_("Dropout"),
+                                                   "inverted-dropout": N_("Inverted dropout")})
 
 # --- 1. penalties ---------------------------------------------------------------------------------
 if pen_tab.open:
@@ -71,8 +71,8 @@ if pen_tab.open:
                                 help=_("With sgd, momentum and adam, weight decay adds λ·w to the gradient, exactly as the "
                                        "L2 penalty does, so the runs are identical; adamw decays the weights directly "
                                        "(decoupled from Adam's scaling), so there they differ."))
-        swept = c[3].selectbox(_("method to sweep"), list(PENALTY_METHODS), key="pen.method", bind="query-params",
-                               format_func=_, help=_("The charts at the bottom train this method at several strengths."))
+        swept = url_choice(c[3].selectbox, _("method to sweep"), list(PENALTY_METHODS), next(iter(PENALTY_METHODS)), key="pen.method",
+                           format_func=_, help=_("The charts at the bottom train this method at several strengths."))
         strengths = {"weight decay": l2, "L2 penalty": l2, "L1 penalty (proximal)": l1, "L1 penalty (subgradient)": l1}
         base = {"optimizer": optimizer, "batch_size": 20, "lr": 0.01}  # full batch: 4× fewer steps than the study's 5
         methods = [None, *PENALTY_METHODS]  # None: no penalty

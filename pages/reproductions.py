@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data import DataUnavailable
-from core.i18n import _
+from core.i18n import _, error_text
 from core.reproductions import REPRODUCTIONS, holds_text, latest, reproduce, table
 from core.tables import csv_text, to_markdown
 from ui.boot import require_router
@@ -35,12 +35,12 @@ def rerun(reps) -> None:
     bar = st.progress(0.0, text=_("starting"))
     for i, rep in enumerate(reps):
         def progress(fraction: float, text: str, i=i, rep=rep) -> None:
-            bar.progress(min(1.0, (i + fraction) / len(reps)), text=f"{rep.id}: {text}")
+            bar.progress(min(1.0, (i + fraction) / len(reps)), text=f"{rep.id}: {error_text(text)}")
 
         try:
             outcome = reproduce(rep, size, store, progress=progress)
         except (DataUnavailable, ValueError) as exc:
-            st.error(_("{id} could not run: {problem}").format(id=rep.id, problem=exc))
+            st.error(_("{id} could not run: {problem}").format(id=rep.id, problem=error_text(exc)))
             continue
         if outcome.skipped:
             st.warning(_("{id} skipped: {why}").format(id=rep.id, why=outcome.skipped))

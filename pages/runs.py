@@ -13,7 +13,7 @@ from core.charts.compare import (
 from core.charts.curves import metric_vs
 from core.compare import focus_floor, run_labels, smooth, with_labels
 from core.data.upload import rerun_refusal
-from core.i18n import _
+from core.i18n import _, error_text
 from core.metrics import label
 from core.query import VALUE_KINDS, Condition, RunFilter
 from core.studies import get_study
@@ -217,7 +217,7 @@ cli = f"python -m core run {study.id} " + " ".join(f"--set {k}={v}" for k, v in 
 st.code(cli, language="bash")
 refusal = rerun_refusal(record)  # a table's path that came in an imported file is never read
 if refusal:
-    st.warning(refusal, icon=":material/block:")
+    st.warning(error_text(refusal), icon=":material/block:")
 elif st.button(_("Re-run it here"), key="runs.rerun_button"):
     again = run(study.id, config, folds=folds, fold=fold, label=_("run #{id} again").format(id=rid))
     if again:

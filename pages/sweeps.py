@@ -153,7 +153,7 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
         try:
             spec = SweepSpec(study_id, base, tuple(axes), folds if folds > 1 else None, seeds)
         except ValueError as exc:
-            st.error(_("Cannot sweep: {problem}").format(problem=exc))
+            st.error(_("Cannot sweep: {problem}").format(problem=error_text(exc)))
     if spec is not None:
         st.caption(describe(spec))
         if spec.n_runs > MAX_UI_RUNS:
@@ -165,7 +165,7 @@ with st.expander(_("New sweep"), expanded=sweep_id is None):
             try:
                 job = jobs.start(spec, backend, scheduler=scheduler)
             except ValueError as exc:
-                st.error(_("Cannot sweep: {problem}").format(problem=exc))
+                st.error(_("Cannot sweep: {problem}").format(problem=error_text(exc)))
             else:
                 st.query_params["sweep.id"] = job.sweep_id
                 st.rerun()
@@ -258,6 +258,7 @@ def live_panel() -> None:
         left = _(", about {s:.0f} s left").format(s=eta) if eta is not None else ""
         # the count comes from the store, the only one shown; the job's own text keeps just what is in flight
         detail = re.sub(r"^\d+/\d+ runs,?\s*", "", job.text)
+        detail = error_text(job.text) if detail == job.text else detail  # a whole message (MsgText): translated
         text = _("{done}/{total} runs stored{left}").format(done=done, total=total, left=left) + (f" ({detail})" if detail else "")
         st.progress(min(max(job.fraction, done / total), 1.0), text=text)
         if st.button(_("Cancel (keeps finished runs)"), icon=":material/cancel:", key="sweep.cancel"):
@@ -265,7 +266,7 @@ def live_panel() -> None:
             st.toast(_("Cancelling after the run in flight…"))
     else:
         if job is not None and job.error:
-            st.error(_("The sweep stopped with an error after {done} runs (they are stored): {error}").format(done=done, error=job.error))
+            st.error(_("The sweep stopped with an error after {done} runs (they are stored): {error}").format(done=done, error=error_text(job.error)))
         elif done < total:
             st.warning(_("{done}/{total} runs stored: the sweep was cancelled or the server restarted before it finished.").format(
                 done=done, total=total))

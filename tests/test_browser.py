@@ -278,6 +278,18 @@ def test_chinese_pages_their_font_and_lang_across_navigation(server, browser, tm
                                timeout=PAGE_TIMEOUT_MS)
         assert not page.locator("[data-testid='stException']").count()
         page.screenshot(path=str(tmp_path / "capacity-zh.png"))
+        # a tab's URL value is its slug, so the language switch keeps the open tab (and a shared link works in both)
+        tab_bar(page).nth(1).click()
+        page.wait_for_url(re.compile(r"capacity\.tab=width-vs-depth"), timeout=PAGE_TIMEOUT_MS)
+        wait_finished(page, PAGE_TIMEOUT_MS)
+        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+        page.locator("[role='option']", has_text="English").first.click()
+        page.wait_for_function("() => (document.querySelector(\"[data-testid='stMain'] h1\") || {}).innerText === 'Capacity'",
+                               timeout=PAGE_TIMEOUT_MS)
+        wait_finished(page, PAGE_TIMEOUT_MS)
+        assert "lang=" not in page.url and "capacity.tab=width-vs-depth" in page.url
+        assert tab_bar(page).nth(1).get_attribute("aria-selected") == "true"
+        assert tab_bar(page).nth(1).inner_text().strip() == "Width vs depth"
     finally:
         zh.close()
     en = browser.new_context(locale="en-US", viewport={"width": WIDTH, "height": 1000})

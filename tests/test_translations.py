@@ -32,14 +32,14 @@ ALLOWED = [
 ALLOWED_RE = re.compile("|".join(f"(?:{a})" for a in ALLOWED))
 TEXT_KINDS = {"Markdown", "Caption", "Title", "Header", "Subheader", "Info", "Warning", "Error", "Success", "Exception"}
 
-def _tab_key(page: str) -> str | None:
-    """The URL key of a page's tabs (`st.tabs(..., key="x.tab", bind="query-params")`), None without tabs."""
-    found = re.search(r'st\.tabs\(.{0,600}?key="([^"]+)"', (ROOT / page).read_text(encoding="utf-8"), re.S)
-    return found.group(1) if found else None
+def _tabs(page: str) -> tuple[str | None, list[str]]:
+    """The URL key of a page's tabs and their slugs (`url_tabs("x.tab", {"slug": N_("Label"), ...})`); (None, []) without."""
+    found = re.search(r'url_tabs\("([^"]+)", \{(.{0,800}?)\}\)', (ROOT / page).read_text(encoding="utf-8"), re.S)
+    return (found.group(1), re.findall(r'"([^"]+)": N_\(', found.group(2))) if found else (None, [])
 
 
-# Every page of the router (pages merged later are covered without editing this file) and the URL key of its tabs
-PAGES = {p.path: _tab_key(p.path) for p in NAVIGATION}
+# Every page of the router (pages merged later are covered without editing this file), the URL key of its tabs, their slugs
+PAGES = {p.path: _tabs(p.path) for p in NAVIGATION}
 
 
 def shown_texts(at) -> list[tuple[str, str, str]]:
@@ -262,12 +262,132 @@ def test_every_page_renders_in_both_languages_and_the_chinese_one_is_chinese(pag
     labels = [text for kind, attr, text in shown_texts(chinese) if attr == "label"]
     assert labels and all(CJK.search(t) or ALLOWED_RE.fullmatch(t) for t in labels)
     assert not untranslated(chinese), "shown in English on the Chinese page:\n" + "\n".join(untranslated(chinese))
-    # every other tab too (bound to the URL by its label, which is translated): its text and widgets; its results
-    # are captions from the catalog (checked above), so to keep this test short those tabs train nothing
+    # every other tab too, opened by its slug in the URL: its text and widgets; its results are captions from the
+    # catalog (checked above), so to keep this test short those tabs train nothing
     train_nothing()
-    key = PAGES[page]
+    key, slugs = PAGES[page]
     tabs = [t.label for t in chinese.tabs]
-    for tab in tabs[1:] if key else []:
-        at = load_page(page, {"lang": "zh", key: tab})
+    assert len(slugs) == (len(tabs) if key else 0)
+    for slug, tab in list(zip(slugs, tabs))[1:]:
+        at = load_page(page, {"lang": "zh", key: slug})
         assert not at.exception, (tab, at.exception)
+        assert at.session_state[key] == tab  # the slug opened its tab
         assert not untranslated(at), f"shown in English on {page} → {tab}:\n" + "\n".join(untranslated(at))
+
+
+def test_a_tab_link_keeps_its_tab_in_every_language(train_nothing):
+    """A tab's URL value is a slug, not its label: `?lang=zh&reg.tab=inverted-dropout` opens that tab in Chinese, the
+    same link in English opens it too, and switching the language keeps it. A label (any language) still opens its
+    tab and becomes the slug; a value that names no tab opens the first one and leaves the URL."""
+    train_nothing()
+    page, key = "pages/regularization.py", "reg.tab"
+    at = load_page(page, {"lang": "zh", key: "inverted-dropout"})
+    assert not at.exception
+    assert at.session_state[key] == "反向暂退法（inverted dropout）" == at.tabs[2].label
+    assert [bool(t.children) for t in at.tabs] == [False, False, True]  # only the open tab ran
+    at.query_params["lang"] = "en"  # the language switch writes lang; the tab's value stays
+    at.run()
+    assert at.session_state[key] == "Inverted dropout" == at.tabs[2].label and at.query_params[key] in ("inverted-dropout", ["inverted-dropout"])
+    for old in ("Inverted dropout", "反向暂退法（inverted dropout）"):  # links made when the URL held the label
+        again = load_page(page, {key: old})
+        assert again.session_state[key] == "Inverted dropout"
+        assert again.query_params[key] in ("inverted-dropout", ["inverted-dropout"])
+    for value in ("garbage", "penalties"):  # no tab, and the first tab: the URL leaves the key out
+        plain = load_page(page, {"lang": "zh", key: value})
+        assert plain.session_state[key] == plain.tabs[0].label and key not in plain.query_params
+
+
+def test_refusals_of_files_and_sweep_ranges_are_shown_in_chinese(isolated_store, train_nothing):
+    """Import, CSV upload, model file and sweep-range refusals carry message ids: a Chinese page shows them in Chinese, nested
+    messages (the parameter a bad imported run names) included, while their str() stays English for the CLI."""
+    import json
+    import pickle
+
+    from core.data.upload import UploadError, read_table
+    from core.store import Store
+    from core.studies import config_dict, get_study
+    from core.tables import ImportRefused, import_bytes
+
+    config = config_dict(get_study("polynomial").config({}))
+    bad_run = json.dumps([{"study": "polynomial", "status": "ok", "config": {**config, "degree": 99}, "metrics": {}}])
+    runs = load_page("pages/runs.py", {"lang": "zh"})
+    errors = []
+    for name, data in [("bad.json", b"[1, 2]"), ("run.json", bad_run.encode())]:
+        runs.file_uploader(key="import.file").set_value((name, data, "application/json")).run()
+        assert not runs.exception and not untranslated(runs), untranslated(runs)
+        errors += [e.value for e in runs.error]
+    assert not isolated_store.exists() or Store(isolated_store).count() == 0  # refused: nothing stored
+    sweeps = load_page("pages/sweeps.py", {"lang": "zh", "sweep.study": "polynomial", "sweep.polynomial.params": "degree",
+                                           "sweep.polynomial.degree.spacing": "list", "sweep.polynomial.degree.list": ", ,"})
+    assert not sweeps.exception and not untranslated(sweeps), untranslated(sweeps)
+    errors += [e.value for e in sweeps.error]
+    train_nothing()  # the Classification page's own model is not what this checks
+    clf = load_page("pages/classification.py", {"lang": "zh"})
+    clf.file_uploader(key="clf.csv.file").set_value(("one.csv", b"a\n1\n2\n", "text/csv")).run()
+    clf.file_uploader(key="clf.upload").set_value(("model.safetensors", b"\x08" + b"\0" * 7 + b"{}", "application/octet-stream")).run()
+    assert not clf.exception and not untranslated(clf), untranslated(clf)
+    errors += sorted(e.value for e in clf.error)
+    assert errors == [
+        "导入被拒绝，没有存储任何内容：bad.json：JSON 导出文件是运行的列表（{'study', 'config', 'metrics', 'status'}）；这个文件不是",
+        "导入被拒绝，没有存储任何内容：run.json 第 1 次运行：config：degree：不允许取 99；应为 [0, 20] 内的 int",
+        "--grid degree：没有给出取值",
+        *sorted(["未使用，也未存储任何内容：one.csv：只有一列；表格至少需要两列（特征，以及标签或目标），用逗号分隔",
+                 "model.safetensors：不是 Overfit Lab 的模型文件（不是 safetensors：没有有效的文件头长度）"])]
+    with pytest.raises(ImportRefused) as refused:  # the CLI's text: English, the same message
+        import_bytes(Store(isolated_store), bad_run.encode(), "run.json")
+    assert str(refused.value) == "run.json run 1: config: degree: 99 is not allowed; expected int in [0, 20]"
+    with pytest.raises(UploadError) as upload:
+        read_table(b"a\n1\n2\n", "one.csv")
+    back = pickle.loads(pickle.dumps(upload.value))  # as a worker process sends it back
+    assert type(back) is UploadError and str(back) == str(upload.value) and back.msg.render("zh").startswith("one.csv：只有一列")
+
+
+def test_a_failed_sweep_and_training_progress_are_shown_in_the_readers_language(tmp_path, monkeypatch):
+    """A sweep runs in a thread of its own (English); what it reports keeps its message ids, so the page that shows
+    them (in the reader's thread) translates them: the failure line, with the refusal that stopped it, and progress."""
+    import core.pipeline
+    from core.i18n import error_text
+    from core.store import Store
+    from core.sweeps import Axis, SweepFailed, SweepSpec, run_sweep
+
+    real = core.pipeline.setup
+
+    def setup(study, point, bases=None):
+        if point.config.degree == 2:
+            raise MessageError(Msg("label_noise: applies to classification data only"))
+        return real(study, point, bases)
+
+    monkeypatch.setattr(core.pipeline, "setup", setup)
+    seen = []
+    with pytest.raises(SweepFailed) as info:
+        run_sweep(SweepSpec("polynomial", {"epochs": 2}, (Axis("degree", (1, 2)),)), store=Store(tmp_path / "runs.db"),
+                  backend="serial", progress=lambda f, text: seen.append(text))
+    failed = info.value
+    assert str(failed) == (f"sweep {failed.sweep_id} stopped: label_noise: applies to classification data only; "
+                           "stored 1 of 2 runs; missing: degree=2")
+    assert failed.msg.render("zh") == (f"扫描 {failed.sweep_id} 已停止：label_noise：只适用于分类数据；已存储 1/2 次运行；"
+                                       "缺少：degree=2")
+    assert "run 1/2: epoch 2/2" in seen  # the CLI's text
+    token = i18n._language.set("zh")  # as the page's thread has it
+    try:
+        assert "第 1/2 次运行：第 2/2 轮" in [error_text(t) for t in seen]
+    finally:
+        i18n._language.reset(token)
+
+
+def test_a_choice_shown_translated_keeps_its_option_in_the_url():
+    """A segmented control or select box whose options are shown translated keeps the option in the URL, not the
+    label shown: `?pg.stop=target` opens it in either language, a change writes the option, and a link made with the
+    label (before) still opens it."""
+    key = "pg.stop"
+    at = load_page("pages/playground.py", {"lang": "zh", key: "target"})
+    assert not at.exception and at.segmented_control(key=key).value == "target"
+    assert at.segmented_control(key=key).options[1] == translate("a target loss", "zh") == "目标损失"  # shown translated
+    assert [s for s in at.select_slider if s.key == "pg.target"]  # the target's own setting is shown
+    at.query_params["lang"] = "en"
+    at.run()
+    assert at.segmented_control(key=key).value == "target" and at.query_params[key] in ("target", ["target"])
+    at.segmented_control(key=key).set_value("early").run()
+    assert at.query_params[key] in ("early", ["early"])  # the option, not "early stopping" or "提前终止"
+    old = load_page("pages/playground.py", {"lang": "zh", key: translate("a target loss", "zh")})
+    assert old.segmented_control(key=key).value == "target" and old.query_params[key] in ("target", ["target"])

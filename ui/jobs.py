@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from core.cluster import ClusterError, one_line
-from core.i18n import _
+from core.i18n import N_, Msg, MsgText
 from core.sweeps import SweepFailed, SweepSpec, choose_backend, run_sweep
 from ui.runner import get_store
 
@@ -59,7 +59,7 @@ def start(spec: SweepSpec, backend: str = "auto", scheduler: str | None = None) 
     chosen, _why = choose_backend(spec, backend)
     store = get_store()
     sweep_id = store.create_sweep(spec.study, {**spec.to_dict(), "backend": chosen})
-    job = Job(sweep_id, spec, chosen, spec.n_runs, text=_("starting"))
+    job = Job(sweep_id, spec, chosen, spec.n_runs, text=MsgText(Msg(N_("starting"))))
 
     def progress(fraction: float, text: str) -> None:
         job.fraction, job.text = fraction, text
@@ -69,7 +69,9 @@ def start(spec: SweepSpec, backend: str = "auto", scheduler: str | None = None) 
             run_sweep(spec, store=store, backend=backend, scheduler=scheduler, progress=progress,
                       should_stop=job.cancel.is_set, sweep_id=sweep_id)
         except Exception as exc:  # shown on the page; finished runs are already stored
-            job.error = str(exc) if isinstance(exc, (SweepFailed, ClusterError)) else one_line(exc)
+            # kept as its message (MsgText) so the page shows it in its reader's language; this thread's is English
+            job.error = (MsgText(exc.msg) if isinstance(exc, SweepFailed) and exc.msg else str(exc)
+                         if isinstance(exc, (SweepFailed, ClusterError)) else one_line(exc))
         finally:
             job.finished = time.time()
 

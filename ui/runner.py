@@ -172,7 +172,7 @@ def _runs(study_id: str, items: Sequence[tuple[Mapping[str, Any], str]], folds: 
             now = time.perf_counter()
             if now - last[0] >= 0.1 or fraction >= 1.0:
                 last[0] = now
-                bar.progress(min(max(fraction, 0.0), 1.0), text=f"{doing} {detail}")
+                bar.progress(min(max(fraction, 0.0), 1.0), text=f"{doing} {error_text(detail)}")
 
         try:
             per_config = [expand(study, [cfg], folds, fold) for cfg, _label in todo.values()]

@@ -81,7 +81,7 @@ def import_box(container: Any = None) -> list[int]:
     try:
         report = import_bytes(get_store().require_writable(), upload.getvalue(), upload.name)
     except (ImportRefused, StoreError) as exc:
-        where.error(_("Import refused, nothing was stored: {problem}").format(problem=exc))
+        where.error(_("Import refused, nothing was stored: {problem}").format(problem=error_text(exc)))
         return []
     message = _("Imported {n} runs from {file}").format(n=len(report.added), file=upload.name) + (
         _(" ({n} were already stored)").format(n=report.skipped) if report.skipped else "")
@@ -107,7 +107,7 @@ def read_or_stop(store: Store, read: Any, container: Any = None) -> Any:
     if skipped:
         more = _(" (and {n} more)").format(n=len(skipped) - 1) if len(skipped) > 1 else ""
         (container or st).warning(_("{n} stored run(s) in {path} cannot be read and are left out: {first}{more}").format(
-            n=len(skipped), path=store.path, first=skipped[0], more=more), icon=":material/database:")
+            n=len(skipped), path=store.path, first=error_text(skipped[0]), more=more), icon=":material/database:")
     return out
 
 
@@ -144,7 +144,7 @@ def summary_panel(runs: Sequence[int] | RunFilter, key: str, stem: str) -> None:
     try:  # no metric at all (every run diverged): the table still shows the settings and what was left out
         [summary] = summary_tables.summaries(store, metrics=metrics or None, runs=runs)
     except ValueError as exc:
-        st.error(_("No summary: {problem}").format(problem=exc))
+        st.error(_("No summary: {problem}").format(problem=error_text(exc)))
         return
     text = {fmt: summary_tables.render(summary, fmt) for fmt in summary_tables.FORMATS}
     st.markdown(text["markdown"])

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from core.data.upload import MAX_BYTES, MAX_CLASSES, MAX_ROWS, UploadError, check_columns, remember
-from core.i18n import _
+from core.i18n import _, error_text
 
 
 def _numeric_first(table, count: int) -> list[str]:
@@ -41,7 +41,7 @@ def table_values(key: str, task: str, container: Any = None) -> dict[str, Any] |
     try:
         table = remember(upload.getvalue(), upload.name)
     except UploadError as exc:
-        where.error(_("Not used, nothing stored: {problem}").format(problem=exc), icon=":material/block:")
+        where.error(_("Not used, nothing stored: {problem}").format(problem=error_text(exc)), icon=":material/block:")
         return None
     guess = _numeric_first(table, len(roles))
     cols = where.columns(len(roles))
@@ -54,7 +54,7 @@ def table_values(key: str, task: str, container: Any = None) -> dict[str, Any] |
     try:
         _features, _target, classes = check_columns(table, x, y, task)
     except UploadError as exc:
-        where.error(_("Not used, nothing stored: {problem}").format(problem=exc), icon=":material/block:")
+        where.error(_("Not used, nothing stored: {problem}").format(problem=error_text(exc)), icon=":material/block:")
         return None
     where.caption(_("{name}: {rows:,} rows, content hash {digest}{classes}. Features are standardised with the training "
                     "rows' mean and standard deviation; a run records the file's name, row count and hash, not the data.").format(

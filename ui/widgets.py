@@ -2,7 +2,9 @@
 
 A slider's range, default and help come from the `Param` a study declared, so the page, the
 CLI and `python -m core studies` never disagree. Every widget is bound to a URL query parameter
-of the same name (`bind="query-params"`), so a copied link reproduces the view.
+of the same name (`bind="query-params"`), so a copied link reproduces the view. A bound widget's URL value is the label
+it shows, so tabs and choices shown translated keep an identifier in the URL themselves (`url_tabs`, `url_choice`),
+the same in every language.
 
 A URL is untrusted input. Streamlit 1.67 seeds a bound widget from the query string of the run's
 start (`QueryParams._initial_query_params`): it parses the text for the widget's value type, then
@@ -18,12 +20,12 @@ widgets, which ignore them. One more gap: a required segmented control takes an 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import streamlit as st
 
-from core.i18n import _
+from core.i18n import LANGUAGES, _, translate
 from core.params import Param
 from core.studies import Study, get_study
 
@@ -68,9 +70,77 @@ def segmented(where: Any, label: str, options: Sequence[Any], default: Any, *, k
     """A segmented control that always has a value, bound to the URL.
 
     `required=True` alone does not promise that: Streamlit 1.67 takes an empty URL value (`?key=`) for it and returns None.
+    Options shown translated (a `format_func`) keep the option itself in the URL (`url_choice`).
     """
+    if "format_func" in kwargs:
+        return url_choice(where.segmented_control, label, options, default, key=key, required=True, **kwargs)
     value = where.segmented_control(label, options, default=default, key=key, bind="query-params", required=True, **kwargs)
     return default if value is None else value
+
+
+def url_choice(widget: Any, label: str, options: Sequence[Any], default: Any, *, key: str, format_func: Any,
+               **kwargs: Any) -> Any:
+    """A choice widget (`st.selectbox`, `st.segmented_control`) showing its options translated (`format_func`) whose URL
+    value is the option itself (`?runs.view=overlaid`), the same in every language.
+
+    A bound widget (`bind="query-params"`) puts the label it shows in the URL, so a link kept the choice only in the
+    language it was made in. A URL value that is an option's label in this language (an older link) is taken too and
+    rewritten; one that names no option leaves the URL, and the default is shown.
+    """
+    by_text = {str(format_func(o)): o for o in options}
+    by_text.update({str(o): o for o in options})  # the option itself first
+    given = st.query_params.get(key)
+    chosen = by_text.get(given, default) if given is not None else default
+    if given is not None and (given != str(chosen) or chosen == default):
+        _set_url(key, chosen, default)
+    st.session_state[key] = chosen  # the URL decides; a change has already written it (below)
+    value = widget(label, options, key=key, format_func=format_func, on_change=_choice_changed, args=(key, default), **kwargs)
+    return default if value is None else value
+
+
+def _choice_changed(key: str, default: Any) -> None:
+    _set_url(key, st.session_state.get(key), default)
+
+
+def _set_url(key: str, value: Any, default: Any) -> None:
+    """`?key=value`; the default leaves the key out of the URL (a clean link), as a bound widget at its default does."""
+    if value is None or value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    else:
+        st.query_params[key] = str(value)
+
+
+def url_tabs(key: str, tabs: Mapping[str, str]) -> Sequence[Any]:
+    """`st.tabs` whose open tab is in the URL as `?key=<slug>`, the same in every language, while each tab shows its
+    translated label. `tabs`: slug (an English identifier) → label (a message id). Only the open tab runs (`.open`).
+
+    A tab bound with `bind="query-params"` puts its label in the URL, so a link kept its tab only in the language it
+    was made in. Here the URL holds the slug; a label in any language (links made before slugs) opens its tab too and
+    is rewritten to the slug, and a value that names no tab is dropped, as Streamlit drops one for a bound widget.
+    """
+    slugs = list(tabs)
+    labels = [_(tabs[s]) for s in slugs]
+    given = st.query_params.get(key)
+    slug = tab_slug(given, tabs) or slugs[0]
+    if given is not None and (given != slug or slug == slugs[0]):
+        _set_url(key, slug, slugs[0])
+    st.session_state[key] = labels[slugs.index(slug)]  # the URL decides; a click has already written it (below)
+    return st.tabs(labels, key=key, on_change=_tab_clicked, args=(key, dict(zip(labels, slugs)), slugs[0]))
+
+
+def tab_slug(value: str | None, tabs: Mapping[str, str]) -> str | None:
+    """The slug of the tab a URL value names: the slug itself, or its label in any language; None for no tab."""
+    if value is None or value in tabs:
+        return value
+    for slug, label in tabs.items():
+        if value in {translate(label, code) for code in LANGUAGES}:
+            return slug
+    return None
+
+
+def _tab_clicked(key: str, slug_of: dict[str, str], first: str) -> None:
+    _set_url(key, slug_of.get(st.session_state.get(key), first), first)
 
 
 def log_options(low: float, high: float, per_decade: int = 3, integer: bool = False, with_zero: bool = False) -> list:

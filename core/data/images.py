@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..i18n import N_, Msg, Translated
 from .bundle import DataBundle, Split
 
 
-class DataUnavailable(RuntimeError):
+class DataUnavailable(Translated, RuntimeError):
     """A data set could not be loaded; the message says what to do instead."""
 
 
@@ -69,22 +70,22 @@ def _mnist_tensors(root: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         ds = MNIST(root, train=train, download=False)
     except RuntimeError:
         if os.environ.get("OVERFIT_LAB_OFFLINE"):
-            raise DataUnavailable(_missing_message(root, "downloads are off (OVERFIT_LAB_OFFLINE is set)")) from None
+            raise DataUnavailable(_missing_message(root, Msg(N_("downloads are off (OVERFIT_LAB_OFFLINE is set)")))) from None
         try:
             ds = MNIST(root, train=train, download=True)
         except Exception as exc:  # any network or disk failure ends in the same advice
-            raise DataUnavailable(_missing_message(root, f"the download failed: {type(exc).__name__}: {exc}")) from None
+            raise DataUnavailable(_missing_message(root, Msg(N_("the download failed: {error}: {detail}"), error=type(exc).__name__,
+                                                              detail=exc))) from None
     images = ds.data.unsqueeze(1).float() / 255.0
     return images, ds.targets.long()
 
 
-def _missing_message(root: str, why: str) -> str:
-    return (
-        f"MNIST is not in {Path(root).resolve()}/MNIST/raw and {why}. "
+def _missing_message(root: str, why: Msg) -> Msg:
+    return Msg(N_(
+        "MNIST is not in {folder}/MNIST/raw and {why}. "
         "Put the four MNIST files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
         "t10k-labels-idx1-ubyte) in MNIST/raw under that folder, or point OVERFIT_LAB_DATA at a folder that has them, "
-        "or choose dataset=digits, which is bundled with scikit-learn and works offline."
-    )
+        "or choose dataset=digits, which is bundled with scikit-learn and works offline."), folder=Path(root).resolve(), why=why)
 
 
 def mnist(root: str | Path | None = None) -> DataBundle:

@@ -10,6 +10,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from ..i18n import N_, MessageError
 from .bundle import DataBundle, Split, derive_seed
 
 
@@ -33,7 +34,7 @@ def hold_out(split: Split, fraction: float, seed: int, task: str) -> tuple[Split
     n = len(split)
     n_out = max(1, round(n * fraction))
     if n_out >= n:
-        raise ValueError(f"val_fraction: {fraction} leaves no training examples out of {n}")
+        raise MessageError(N_("val_fraction: {fraction} leaves no training examples out of {n}"), fraction=fraction, n=n)
     y = _labels(split, task)
     keep, out = train_test_split(
         np.arange(n), test_size=n_out, random_state=seed, stratify=y if _can_stratify(y, n_out) else None
@@ -57,7 +58,7 @@ def fold_indices(split: Split, k: int, seed: int, task: str) -> list[tuple[np.nd
     """(train, validation) row indices for each of `k` folds: StratifiedKFold for classes, else KFold."""
     n = len(split)
     if not 2 <= k <= n:
-        raise ValueError(f"folds: {k} is not allowed; expected an int in [2, {n}] (the training set has {n} examples)")
+        raise MessageError(N_("folds: {k} is not allowed; expected an int in [2, {n}] (the training set has {n} examples)"), k=k, n=n)
     y = _labels(split, task)
     # the folds depend only on n, k, the seed and the labels: each fold of a config (trained as its own run)
     # asks for the same split, so it is made once
@@ -111,7 +112,8 @@ def random_pixels(split: Split, g: torch.Generator) -> Split:
 def take(split: Split, n: int, seed: int, task: str, what: str = "n_train") -> Split:
     """A subset of exactly n rows (stratified for classes where possible); ValueError naming `what` when n is too many."""
     if n > len(split):
-        raise ValueError(f"{what}: {n} is more than the {len(split)} examples available; choose at most {len(split)}")
+        raise MessageError(N_("{what}: {n} is more than the {available} examples available; choose at most {available}"), what=what,
+                           n=n, available=len(split))
     return split if n == len(split) else subsample(split, n / len(split), seed, task)
 
 
@@ -137,6 +139,6 @@ def prepare(
         train, val = hold_out(train, val_fraction, derive_seed(seed, "val"), task)
     if label_noise > 0:
         if task != "classification":
-            raise ValueError("label_noise: applies to classification data only")
+            raise MessageError(N_("label_noise: applies to classification data only"))
         train = add_label_noise(train, label_noise, bundle.n_classes or 2, torch.Generator().manual_seed(derive_seed(seed, "label_noise")))
     return bundle.with_splits(train=train, val=val)

@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from ..i18n import N_, MessageError
 from .bundle import DataBundle, Split
 
 TOY_DATASETS = ("moons", "circles", "xor", "spiral", "gaussians")
@@ -46,8 +47,9 @@ def make_toy(name: str, n: int, noise: float, seed: int, n_classes: int = 2) -> 
     from sklearn.datasets import make_blobs, make_circles, make_moons  # imported when used: it takes a second
 
     if name in TOY_DATASETS and not (2 <= n_classes <= (MAX_CLASSES if name in MULTICLASS else 2)):
-        allowed = f"an int in [2, {MAX_CLASSES}]" if name in MULTICLASS else "2 (spiral and gaussians take more)"
-        raise ValueError(f"n_classes: {n_classes} is not allowed for dataset={name}; expected {allowed}")
+        raise MessageError(N_("n_classes: {n} is not allowed for dataset={name}; expected an int in [2, {limit}]") if name in MULTICLASS
+                           else N_("n_classes: {n} is not allowed for dataset={name}; expected 2 (spiral and gaussians take more)"),
+                           n=n_classes, name=name, limit=MAX_CLASSES)
     rng = np.random.default_rng(seed)
     if name == "moons":
         X, y = make_moons(n, noise=noise, random_state=seed)

@@ -33,6 +33,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
+from ..i18n import N_, MessageError, Msg, MsgText, Translated
 from ..params import table_params
 from .bundle import DataBundle, Split, derive_seed
 
@@ -49,7 +50,7 @@ HASH_DIGITS = 16
 CSV_PARAMS = tuple(p.name for p in table_params("", ""))  # what dataset=csv adds to a config
 
 
-class UploadError(ValueError):
+class UploadError(Translated, ValueError):
     """A table that cannot be used as asked: one line naming the file and what is wrong."""
 
 
@@ -86,7 +87,7 @@ def safe_name(name: str) -> str:
 
 def _decode(data: bytes, name: str) -> str:
     if b"\x00" in data[:65536]:
-        raise UploadError(f"{name}: a binary file, not CSV text")
+        raise UploadError(N_("{name}: a binary file, not CSV text"), name=name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -106,37 +107,38 @@ def read_table(data: bytes, name: str) -> Table:
 
     name = safe_name(name)
     if len(data) > MAX_BYTES:
-        raise UploadError(f"{name}: {len(data) / 2**20:.1f} MB is over the {MAX_BYTES // 2**20} MB limit")
+        raise UploadError(N_("{name}: {mb:.1f} MB is over the {limit} MB limit"), name=name, mb=len(data) / 2**20, limit=MAX_BYTES // 2**20)
     text = _decode(data, name)
     if not text.strip():
-        raise UploadError(f"{name}: the file is empty")
+        raise UploadError(N_("{name}: the file is empty"), name=name)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=_separator(text), header=None, dtype=str, keep_default_na=False,
                             na_filter=False, nrows=MAX_ROWS + 2, engine="c", skip_blank_lines=True)
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:  # ragged rows, bad quoting
         detail = " ".join(str(exc).split())[:160]
-        raise UploadError(f"{name}: not a CSV table ({detail})") from None
+        raise UploadError(N_("{name}: not a CSV table ({detail})"), name=name, detail=detail) from None
     if frame.shape[1] > MAX_COLUMNS:
-        raise UploadError(f"{name}: {frame.shape[1]} columns; at most {MAX_COLUMNS} are allowed")
+        raise UploadError(N_("{name}: {n} columns; at most {limit} are allowed"), name=name, n=frame.shape[1], limit=MAX_COLUMNS)
     if frame.shape[1] < 2:
-        raise UploadError(f"{name}: one column only; a table needs at least two (features and a label or target), "
-                          "separated by commas")
+        raise UploadError(N_("{name}: one column only; a table needs at least two (features and a label or target), "
+                             "separated by commas"), name=name)
     header = [("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)).strip() for v in frame.iloc[0]]
     for i, col in enumerate(header):
         if not col:
-            raise UploadError(f"{name}: column {i + 1} has no name; the first line must name every column")
+            raise UploadError(N_("{name}: column {i} has no name; the first line must name every column"), name=name, i=i + 1)
         if len(col) > MAX_NAME or not col.isprintable():
-            raise UploadError(f"{name}: column {i + 1}'s name is not a short line of printable text")
+            raise UploadError(N_("{name}: column {i}'s name is not a short line of printable text"), name=name, i=i + 1)
     seen: set[str] = set()
     for col in header:
         if col in seen:
-            raise UploadError(f"{name}: two columns are named {col!r}; column names must differ")
+            raise UploadError(N_("{name}: two columns are named {col!r}; column names must differ"), name=name, col=col)
         seen.add(col)
     cells = frame.iloc[1:].reset_index(drop=True)
     if len(cells) > MAX_ROWS:
-        raise UploadError(f"{name}: more than {MAX_ROWS:,} rows; at most {MAX_ROWS:,} are allowed")
+        raise UploadError(N_("{name}: more than {limit:,} rows; at most {limit:,} are allowed"), name=name, limit=MAX_ROWS)
     if len(cells) < MIN_ROWS:
-        raise UploadError(f"{name}: {len(cells)} data rows; at least {MIN_ROWS} are needed for a training and a test split")
+        raise UploadError(N_("{name}: {n} data rows; at least {limit} are needed for a training and a test split"), name=name,
+                          n=len(cells), limit=MIN_ROWS)
     cells.columns = header
     cells = cells.fillna("").astype(str)
     return Table(name, digest_of(data), tuple(header), cells)
@@ -146,30 +148,35 @@ def _number_column(table: Table, col: str, role: str) -> np.ndarray:
     """A column's cells as finite float64 numbers, or UploadError naming the first cell that is not one."""
     import pandas as pd
 
-    where = f"{table.name}: {role} column {col!r}"
+    where = Msg(N_("{name}: feature column {col!r}") if role == "feature" else N_("{name}: target column {col!r}"), name=table.name,
+                col=col)
     cells = table.cells[col].str.strip()
     missing = cells.str.lower().isin(MISSING).to_numpy()
     if missing.any():
         first = int(np.flatnonzero(missing)[0])
-        raise UploadError(f"{where} has {int(missing.sum())} missing value(s) (first on line {table.line(first)}); "
-                          "fill them in or drop those rows")
+        raise UploadError(N_("{where} has {n} missing value(s) (first on line {line}); fill them in or drop those rows"),
+                          where=where, n=int(missing.sum()), line=table.line(first))
     numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
     text = np.isnan(numbers)  # 'nan' itself was counted as missing above
     formula = text & cells.str.startswith(FORMULA_START).to_numpy()
     if formula.any():
         first = int(np.flatnonzero(formula)[0])
-        raise UploadError(f"{where}, line {table.line(first)}: {_cell(cells.iloc[first])} looks like a spreadsheet formula "
-                          "(text starting with = + - @); cells must be plain numbers")
+        raise UploadError(N_("{where}, line {line}: {cell} looks like a spreadsheet formula (text starting with = + - @); "
+                             "cells must be plain numbers"), where=where, line=table.line(first), cell=_cell(cells.iloc[first]))
     if text.any():
         first = int(np.flatnonzero(text)[0])
-        raise UploadError(f"{where} has {int(text.sum())} non-numeric value(s) (first on line {table.line(first)}: "
-                          f"{_cell(cells.iloc[first])}); features{' and targets' if role == 'target' else ''} must be numbers")
+        raise UploadError(N_("{where} has {n} non-numeric value(s) (first on line {line}: {cell}); features and targets must be "
+                             "numbers") if role == "target" else
+                          N_("{where} has {n} non-numeric value(s) (first on line {line}: {cell}); features must be numbers"),
+                          where=where, n=int(text.sum()), line=table.line(first), cell=_cell(cells.iloc[first]))
     bad = ~np.isfinite(numbers)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
-        raise UploadError(f"{where}, line {table.line(first)}: {_cell(cells.iloc[first])} is not a finite number")
+        raise UploadError(N_("{where}, line {line}: {cell} is not a finite number"), where=where, line=table.line(first),
+                          cell=_cell(cells.iloc[first]))
     if numbers.max() == numbers.min():
-        raise UploadError(f"{where} is constant (every row is {numbers[0]:g}), so it tells nothing apart; choose another column")
+        raise UploadError(N_("{where} is constant (every row is {value:g}), so it tells nothing apart; choose another column"),
+                          where=where, value=numbers[0])
     return numbers
 
 
@@ -181,24 +188,26 @@ def _labels(table: Table, col: str) -> tuple[np.ndarray, list[str]]:
     """A label column as class indices 0..k-1 and the class names (numbers in numeric order, else text order)."""
     import pandas as pd
 
-    where = f"{table.name}: label column {col!r}"
+    where = Msg(N_("{name}: label column {col!r}"), name=table.name, col=col)
     cells = table.cells[col].str.strip()
     missing = cells.str.lower().isin(MISSING).to_numpy()
     if missing.any():
         first = int(np.flatnonzero(missing)[0])
-        raise UploadError(f"{where} has {int(missing.sum())} missing label(s) (first on line {table.line(first)})")
+        raise UploadError(N_("{where} has {n} missing label(s) (first on line {line})"), where=where, n=int(missing.sum()),
+                          line=table.line(first))
     numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
     formula = np.isnan(numbers) & cells.str.startswith(FORMULA_START).to_numpy()
     if formula.any():
         first = int(np.flatnonzero(formula)[0])
-        raise UploadError(f"{where}, line {table.line(first)}: {_cell(cells.iloc[first])} looks like a spreadsheet formula "
-                          "(text starting with = + - @)")
+        raise UploadError(N_("{where}, line {line}: {cell} looks like a spreadsheet formula (text starting with = + - @)"),
+                          where=where, line=table.line(first), cell=_cell(cells.iloc[first]))
     distinct = cells.unique()
     if len(distinct) > MAX_CLASSES:
-        raise UploadError(f"{where} has {len(distinct):,} different values; at most {MAX_CLASSES} classes are allowed "
-                          "(is it a measurement rather than a label?)")
+        raise UploadError(N_("{where} has {n:,} different values; at most {limit} classes are allowed (is it a measurement "
+                             "rather than a label?)"), where=where, n=len(distinct), limit=MAX_CLASSES)
     if len(distinct) < 2:
-        raise UploadError(f"{where} has a single class ({_cell(str(distinct[0]))}); a classifier needs at least two")
+        raise UploadError(N_("{where} has a single class ({cell}); a classifier needs at least two"), where=where,
+                          cell=_cell(str(distinct[0])))
     if not np.isnan(numbers).any():  # numeric labels: in numeric order (2 before 10)
         values = {c: float(c) for c in distinct}
         names = sorted(distinct, key=lambda c: values[c])
@@ -221,12 +230,15 @@ def check_columns(table: Table, x: str | Sequence[str], y: str, task: str) -> tu
     for role, col in [("feature", c) for c in names] + [("label" if task == "classification" else "target", y)]:
         if col not in table.columns:
             shown = ", ".join(repr(c) for c in table.columns[:8]) + (", …" if len(table.columns) > 8 else "")
-            raise UploadError(f"{table.name}: no {role} column {col!r}; the columns are {shown}")
+            raise UploadError(N_("{name}: no feature column {col!r}; the columns are {shown}") if role == "feature" else
+                              N_("{name}: no label column {col!r}; the columns are {shown}") if role == "label" else
+                              N_("{name}: no target column {col!r}; the columns are {shown}"), name=table.name, col=col, shown=shown)
         if col.startswith(FORMULA_START) and not _is_number(col):
-            raise UploadError(f"{table.name}: column name {_cell(col)} looks like a spreadsheet formula; rename the column")
+            raise UploadError(N_("{name}: column name {cell} looks like a spreadsheet formula; rename the column"), name=table.name,
+                              cell=_cell(col))
     if len(set(names)) != len(names) or y in names:
-        raise UploadError(f"{table.name}: the feature and {'label' if task == 'classification' else 'target'} columns must "
-                          "all differ")
+        raise UploadError(N_("{name}: the feature and label columns must all differ") if task == "classification" else
+                          N_("{name}: the feature and target columns must all differ"), name=table.name)
     X = np.stack([_number_column(table, c, "feature") for c in names], axis=1)
     if task == "classification":
         labels, classes = _labels(table, y)
@@ -314,18 +326,22 @@ def load_table(data_path: str, data_hash: str = "", data_rows: int = 0) -> Table
     else:
         path = Path(data_path)
         if not data_path or not path.is_file():
-            where = "no such file" if not path.exists() else "not a file"
-            raise UploadError(f"data_path: {data_path or '(none)'}: {where}; give the CSV file's path (an uploaded file is "
-                              "kept only while the dashboard runs: upload it again)")
+            raise UploadError(N_("data_path: {path}: no such file; give the CSV file's path (an uploaded file is kept only "
+                                 "while the dashboard runs: upload it again)") if not path.exists() else
+                              N_("data_path: {path}: not a file; give the CSV file's path (an uploaded file is kept only "
+                                 "while the dashboard runs: upload it again)"), path=data_path or "(none)")
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise UploadError(f"{safe_name(path.name)}: {size / 2**20:.1f} MB is over the {MAX_BYTES // 2**20} MB limit")
+            raise UploadError(N_("{name}: {mb:.1f} MB is over the {limit} MB limit"), name=safe_name(path.name), mb=size / 2**20,
+                              limit=MAX_BYTES // 2**20)
         table = parse(path.read_bytes(), path.name)
     if data_hash and table.digest != data_hash:
-        raise UploadError(f"data_path: {table.name} has changed since the run was made (its content hash is {table.digest}, "
-                          f"the run's data_hash is {data_hash}); use the original file, or leave data_hash out to use this one")
+        raise UploadError(N_("data_path: {name} has changed since the run was made (its content hash is {digest}, the run's "
+                             "data_hash is {hash}); use the original file, or leave data_hash out to use this one"),
+                          name=table.name, digest=table.digest, hash=data_hash)
     if data_rows and table.rows != data_rows:
-        raise UploadError(f"data_path: {table.name} has {table.rows:,} rows, the run's data_rows is {data_rows:,}")
+        raise UploadError(N_("data_path: {name} has {rows:,} rows, the run's data_rows is {expected:,}"), name=table.name, rows=table.rows,
+                          expected=data_rows)
     return table
 
 
@@ -350,21 +366,23 @@ def check_config(cfg: Any, n_features: int, target: str) -> None:
     none of the csv parameters with another data set (ValueError naming the parameter)."""
     if cfg.dataset == "csv":
         if not cfg.data_path:
-            raise ValueError("data_path: dataset=csv needs the CSV file: --set data_path=FILE")
+            raise MessageError(N_("data_path: dataset=csv needs the CSV file: --set data_path=FILE"))
         names = [c for c in feature_names(cfg.x) if c]
         if len(names) != n_features:
-            cols = "two feature columns, comma-separated: --set x=COL1,COL2" if n_features == 2 else "one x column: --set x=COL"
-            raise ValueError(f"x: dataset=csv needs {cols}")
+            raise MessageError(N_("x: dataset=csv needs two feature columns, comma-separated: --set x=COL1,COL2") if n_features == 2
+                               else N_("x: dataset=csv needs one x column: --set x=COL"))
         if not cfg.y:
-            raise ValueError(f"y: dataset=csv needs the {target} column: --set y=COL")
+            raise MessageError(N_("y: dataset=csv needs the label column: --set y=COL") if target == "label" else
+                               N_("y: dataset=csv needs the target column: --set y=COL"))
         if cfg.y in names or len(set(names)) != len(names):
-            raise ValueError(f"y: the {target} column and the feature column(s) must all differ")
+            raise MessageError(N_("y: the label column and the feature column(s) must all differ") if target == "label" else
+                               N_("y: the target column and the feature column(s) must all differ"))
         return
     from ..params import P
 
     for name in CSV_PARAMS:
         if getattr(cfg, name) != getattr(P, name).default:
-            raise ValueError(f"{name}: applies to dataset=csv only")
+            raise MessageError(N_("{name}: applies to dataset=csv only"), name=name)
 
 
 def rerun_refusal(record: Mapping[str, Any]) -> str | None:
@@ -374,6 +392,7 @@ def rerun_refusal(record: Mapping[str, Any]) -> str | None:
     source = str(record.get("source") or "local")
     if config.get("dataset") != "csv" or source == "local":
         return None
-    return (f"run {record.get('id', '')} came from an imported table ({source.removeprefix('import:')}) and names the file "
-            f"{config.get('data_path', '')!r}; a re-run never reads a data_path that arrived in an imported table. Upload "
-            "the file on its page, or run `python -m core run` on a copy you trust")
+    return MsgText(Msg(N_("run {id} came from an imported table ({file}) and names the file {path!r}; a re-run never reads a "
+                          "data_path that arrived in an imported table. Upload the file on its page, or run `python -m core "
+                          "run` on a copy you trust"), id=record.get("id", ""), file=source.removeprefix("import:"),
+                       path=config.get("data_path", "")))

@@ -54,6 +54,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.bundle import DataBundle, Split
+from ..i18n import N_, MessageError, Msg, MsgText
 from ..models import Dropout, penalised
 from ..optim import step_
 from ..penalties import penalty_term, soft_threshold_
@@ -88,16 +89,22 @@ class _Spec:
         return (self.flatten, tuple(self.ops))
 
 
+def _why(msgid: str, **values) -> MsgText:
+    """A reason a model cannot stack: English text (the CLI's plan) that a page can show translated."""
+    return MsgText(Msg(msgid, **values))
+
+
 def _spec(model: nn.Module) -> tuple[_Spec | None, str]:
     """The stacked form of a model, or None and the reason it has none."""
     if type(model) is not nn.Sequential:
-        return None, f"the model is a {type(model).__name__}, not an MLP (a Sequential of Linear, activation and Dropout layers)"
+        return None, _why(N_("the model is a {kind}, not an MLP (a Sequential of Linear, activation and Dropout layers)"),
+                          kind=type(model).__name__)
     flatten, ops, sites = False, [], {}
     for i, layer in enumerate(model):
         kind = type(layer)
         if kind is nn.Flatten:
             if i != 0 or layer.start_dim != 1 or layer.end_dim != -1:
-                return None, "the model flattens somewhere other than at its input"
+                return None, _why(N_("the model flattens somewhere other than at its input"))
             flatten = True
         elif kind is nn.Linear:
             ops.append(_Op("linear", layer.in_features, layer.out_features, layer.bias is not None))
@@ -105,28 +112,28 @@ def _spec(model: nn.Module) -> tuple[_Spec | None, str]:
             ops.append(_Op("act", act=_ACTS[kind], slope=float(getattr(layer, "negative_slope", 0.0))))
         elif kind is Dropout:
             if len(ops) in sites:
-                return None, "the model has two dropout layers in a row"
+                return None, _why(N_("the model has two dropout layers in a row"))
             sites[len(ops)] = layer.p
         elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
-            return None, "the model uses batch norm (its statistics mix the examples of a batch); it trains one by one"
+            return None, _why(N_("the model uses batch norm (its statistics mix the examples of a batch); it trains one by one"))
         else:
-            return None, f"the model has a {kind.__name__} layer, which the stacked engine does not support"
+            return None, _why(N_("the model has a {kind} layer, which the stacked engine does not support"), kind=kind.__name__)
     if not any(op.kind == "linear" for op in ops):
-        return None, "the model has no Linear layer"
+        return None, _why(N_("the model has no Linear layer"))
     return _Spec(flatten, ops, sites), ""
 
 
 def _train_config_reason(tc: TrainConfig) -> str:
     if tc.optimizer == "lstsq":
-        return "optimizer 'lstsq' (the closed-form solve) fits one model at a time"
+        return _why(N_("optimizer 'lstsq' (the closed-form solve) fits one model at a time"))
     if tc.optimizer not in ("sgd", "momentum", "adam", "adamw"):
-        return f"optimizer {tc.optimizer!r} (the hand-written step) trains one by one"
+        return _why(N_("optimizer {name!r} (the hand-written step) trains one by one"), name=tc.optimizer)
     if tc.augment is not None:
-        return "augmentation draws per-batch transforms; augmented runs train one by one"
+        return _why(N_("augmentation draws per-batch transforms; augmented runs train one by one"))
     if not tc.clear_grad:
-        return "clear_grad=False (accumulating gradients) trains one by one"
+        return _why(N_("clear_grad=False (accumulating gradients) trains one by one"))
     if not tc.shuffle:
-        return "unshuffled batches train one by one"
+        return _why(N_("unshuffled batches train one by one"))
     return ""
 
 
@@ -149,9 +156,9 @@ def stack_key(model: nn.Module, data: DataBundle, tc: TrainConfig) -> tuple[tupl
     if spec is None:
         return None, reason
     if any(p > 0 for p in spec.sites.values()) and not _stream_splits():
-        return None, "this torch version's generator cannot reproduce the serial dropout masks in bulk"
+        return None, _why(N_("this torch version's generator cannot reproduce the serial dropout masks in bulk"))
     if not spec.flatten and data.train.X.ndim != 2:
-        return None, "the model does not flatten its image input"
+        return None, _why(N_("the model does not flatten its image input"))
     frozen = tuple(not p.requires_grad for p in model.parameters())
     criterion = tc.criterion or ("mse" if data.task == "regression" else "cross_entropy")
     return (spec.signature, data.task, tc.optimizer, tc.batch_size, tc.momentum, frozen, criterion), ""
@@ -226,7 +233,7 @@ class StackedEngine:
         for model, data, tc in zip(models, datas, cfgs):
             key, reason = stack_key(model, data, tc)
             if key is None:
-                raise ValueError(f"the stacked engine cannot train this model: {reason}")
+                raise MessageError(N_("the stacked engine cannot train this model: {reason}"), reason=getattr(reason, "msg", reason))
             keys.append(key)
         for key in keys[1:]:
             if key != keys[0]:

@@ -15,6 +15,7 @@ how far (decomposition_error). More capacity (degree, or width) lowers the bias 
 
 from __future__ import annotations
 
+from ..i18n import N_, MessageError
 from ..params import P, Param
 from .base import DefaultSweep, Report, Study, train_config_from
 from .common import TARGET_FUNCTION, check_lstsq
@@ -60,7 +61,7 @@ def model(cfg, data, g):
 def check(cfg) -> None:
     check_lstsq(cfg)
     if cfg.optimizer == "lstsq" and cfg.model != "polynomial":
-        raise ValueError("model: lstsq fits polynomials in closed form; fit model=mlp with adam or adamw")
+        raise MessageError(N_("model: lstsq fits polynomials in closed form; fit model=mlp with adam or adamw"))
 
 
 def decompose(predictions, f, y) -> dict[str, float]:

@@ -34,11 +34,11 @@ def check_lstsq(cfg) -> None:
     if cfg.optimizer != "lstsq":
         return
     if cfg.epochs != 1:
-        raise ValueError(f"epochs: {cfg.epochs} is not allowed with optimizer=lstsq, whose closed-form fit is exact in one "
-                         "epoch; set epochs=1 (or choose a gradient optimizer)")
+        raise MessageError(N_("epochs: {epochs} is not allowed with optimizer=lstsq, whose closed-form fit is exact in one "
+                              "epoch; set epochs=1 (or choose a gradient optimizer)"), epochs=cfg.epochs)
     if getattr(cfg, "weight_decay", 0.0) > 0:
-        raise ValueError("weight_decay: the closed-form fit (optimizer=lstsq) has no optimizer to decay; use l2 for a "
-                         "ridge penalty, or a gradient optimizer")
+        raise MessageError(N_("weight_decay: the closed-form fit (optimizer=lstsq) has no optimizer to decay; use l2 for a "
+                              "ridge penalty, or a gradient optimizer"))
 
 
 def least_squares(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -209,8 +209,9 @@ def check_classification(cfg) -> None:
     from ..data.upload import check_config
 
     if cfg.n_classes != 2 and cfg.dataset not in MULTICLASS:
-        source = "a CSV's come from its label column" if cfg.dataset == "csv" else f"dataset={cfg.dataset} has its own"
-        raise ValueError(f"n_classes: applies to {' and '.join(MULTICLASS)} ({source})")
+        raise MessageError(N_("n_classes: applies to {sets} (a CSV's come from its label column)") if cfg.dataset == "csv" else
+                           N_("n_classes: applies to {sets} (dataset={dataset} has its own)"), sets=" and ".join(MULTICLASS),
+                           dataset=cfg.dataset)
     check_config(cfg, 2, "label")
     if cfg.augment and cfg.dataset not in IMAGE_DATASETS:
         raise MessageError(Msg(N_("augment: image augmentation applies to digits and mnist, not dataset={dataset}"),

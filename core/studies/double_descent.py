@@ -8,6 +8,7 @@ peaks near P ≈ n and falls again beyond it (Belkin et al. 2019). model=mlp tra
 
 from __future__ import annotations
 
+from ..i18n import N_, MessageError
 from ..params import P, Param
 from .base import DefaultSweep, Report, Study, train_config_from
 from .common import LSTSQ_OPTIMIZER, check_lstsq, image_data, weight_summary
@@ -35,11 +36,11 @@ def train_config(cfg):
 def check(cfg) -> None:
     check_lstsq(cfg)
     if cfg.optimizer == "lstsq" and cfg.model != "random_features":
-        raise ValueError("model: lstsq fits the output layer of random features in closed form; train model=mlp with a "
-                         "gradient optimizer (sgd, momentum, adam, adamw)")
+        raise MessageError(N_("model: lstsq fits the output layer of random features in closed form; train model=mlp with a "
+                              "gradient optimizer (sgd, momentum, adam, adamw)"))
     if cfg.optimizer == "lstsq" and cfg.criterion != "mse":
-        raise ValueError("criterion: lstsq minimises the squared error (criterion=mse); choose a gradient optimizer "
-                         "for cross_entropy")
+        raise MessageError(N_("criterion: lstsq minimises the squared error (criterion=mse); choose a gradient optimizer "
+                              "for cross_entropy"))
 
 
 def report(cfg, model, data, result) -> Report:
