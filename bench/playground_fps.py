@@ -5,7 +5,7 @@ network (2-8-8-2, tanh, adam, batch 10) on 500 moons points (250 training, 250 t
 as fast as it trains). After Play, for `--seconds`:
 
 - **server updates/s**: WebSocket messages from the server that carry the decision boundary's data (its Arrow table
-  names the column `p_class1`), counted in the browser as they arrive;
+  names the column `p_class1`, drawn as cells or as one picture), counted in the browser as they arrive;
 - **browser frames/s**: how many animation frames (`requestAnimationFrame`) showed a new decision boundary (a
   checksum of its canvas pixels differs from every recent one; a return to a recent picture is a repeat, a flicker);
 - **epochs/s**: the epoch counter the page shows, at the start and the end of the window;
@@ -14,7 +14,10 @@ as fast as it trains). After Play, for `--seconds`:
 
 Targets (issue 8): the server sends ≥ 5 updates/s and the browser paints ≥ 3 frames/s on this 2-core machine.
 
-    python bench/playground_fps.py [--seconds 10] [--speed max] [--side-by-side] [--repeats 2]
+`--baseline DIR` serves a second checkout of the project (e.g. `git archive main | tar -x -C DIR`) beside this one and
+alternates passes between the two, so a change is measured against what it replaces under the same load.
+
+    python bench/playground_fps.py [--seconds 10] [--speed max] [--side-by-side] [--repeats 2] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import re
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,11 +73,13 @@ def epoch_shown(page) -> int:
     return int(re.search(r"Epoch (\d+)", text).group(1))
 
 
-def server_process():
-    """The `streamlit run` process `ui.serve.dashboard` started (a child of this one)."""
+def server_process(url: str):
+    """The `streamlit run` process `ui.serve.dashboard` started for this URL (a child of this one)."""
     import psutil  # installed with dask[distributed]
 
-    return next(p for p in psutil.Process().children(recursive=True) if "streamlit" in " ".join(p.cmdline()))
+    port = url.rsplit(":", 1)[1]
+    return next(p for p in psutil.Process().children(recursive=True) if "streamlit" in " ".join(p.cmdline())
+                and port in p.cmdline())
 
 
 def cpu_seconds(proc) -> float:
@@ -98,7 +104,7 @@ def measure(url: str, browser, seconds: float, speed: str, side_by_side: bool) -
     page.wait_for_selector("text=/playing/", timeout=30_000)
     page.wait_for_timeout(2000)  # past the first redraws (Playwright delivers WebSocket events while it waits)
     page.evaluate(PAINT_COUNTER)
-    server = server_process()
+    server = server_process(url)
     start_updates, start_epoch, start, start_cpu = updates[0], epoch_shown(page), time.perf_counter(), cpu_seconds(server)
     page.wait_for_timeout(seconds * 1000)
     end_epoch, frames, cpu = epoch_shown(page), page.evaluate("window.__frames"), cpu_seconds(server) - start_cpu
@@ -119,17 +125,24 @@ def main() -> None:
     parser.add_argument("--speed", default="max", help="epochs per second the page allows: 1, 2, 5, 10, 20, 50 or max")
     parser.add_argument("--side-by-side", action="store_true", help="two models (A, and B with L2) in two panels")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--baseline", type=Path, help="another checkout of the project, measured in alternate passes")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    if args.baseline and not (args.baseline / "dashboard.py").is_file():
+        parser.error(f"--baseline: {args.baseline} holds no dashboard.py (a checkout of the project)")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    with tempfile.TemporaryDirectory() as tmp, dashboard({"OVERFIT_LAB_DB": str(Path(tmp) / "runs.db")}) as url:
+    roots = {"this": ROOT, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        urls = {name: stack.enter_context(dashboard({"OVERFIT_LAB_DB": str(Path(tmp) / f"{name}.db")}, root=root))
+                for name, root in roots.items()}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
             for i in range(args.repeats):
-                figures = measure(url, browser, args.seconds, args.speed, args.side_by_side)
-                print(f"pass {i + 1} (load {os.getloadavg()[0]:.1f}): " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()),
-                      flush=True)
+                for name, url in urls.items():
+                    figures = measure(url, browser, args.seconds, args.speed, args.side_by_side)
+                    print(f"pass {i + 1} {name} (load {os.getloadavg()[0]:.1f}): "
+                          + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()), flush=True)
             browser.close()
 
 

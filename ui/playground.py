@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
 
-from core.charts.boundary import boundary_chart
+from core.charts.boundary import picture_chart, picture_pair
 from core.charts.curves import fit_width
 from core.charts.playground import live_curves, network_chart, thin
 from core.charts.stable import FixedSpec
@@ -55,11 +55,13 @@ class Session:
     trainer: Trainer
     key: str
     widgets: dict[str, Any]
+    pictures: dict[int, pd.DataFrame] = field(default_factory=dict)  # the boundary pictures last sent, by panel
 
     def adopt(self, runs: Runs, key: str, widgets: Mapping[str, Any]) -> None:
         """Start over with these runs (epoch 0) and remember the settings they came from."""
         self.trainer.reset(runs)
         self.key, self.widgets = key, dict(widgets)
+        self.pictures.clear()  # new data: the previous pictures' extent would stretch the axes
 
 
 def current() -> Session | None:
@@ -133,14 +135,18 @@ def _spec(key: Any, build: Callable[..., Any], *frames: pd.DataFrame) -> FixedSp
 
 
 def draw_boundary(where: Any, snap: Snapshot, i: int, axis_titles: tuple[str, str], height: int) -> None:
-    """Panel i's decision boundary with the points, as a fixed spec with this frame's data."""
+    """Panel i's decision boundary (a picture over the previous one) with the points, as a fixed spec with this
+    frame's data."""
     panel = snap.panels[i]
+    here = current()
+    shown = here.pictures if here is not None else {}
+    shown[i] = pictures = picture_pair(shown.get(i), panel.picture)
     splits = snap.splits
     title = _("Decision boundary: {label}").format(label=panel.label) if len(snap.panels) > 1 else _("Decision boundary")
     key = ("boundary", snap.n_classes, splits, title, axis_titles, height)
-    spec = _spec(key, lambda f, p: boundary_chart(f, p, n_classes=snap.n_classes, splits=splits, title=title, height=height,
-                                                 axis_titles=axis_titles), panel.field, snap.points)
-    where.vega_lite_chart(spec=spec.spec_with(panel.field, snap.points))
+    spec = _spec(key, lambda f, p: picture_chart(f, p, n_classes=snap.n_classes, splits=splits, title=title, height=height,
+                                                axis_titles=axis_titles), pictures, snap.points)
+    where.vega_lite_chart(spec=spec.spec_with(pictures, snap.points))
 
 
 def draw_network(where: Any, snap: Snapshot, i: int, height: int) -> None:
