@@ -10,7 +10,9 @@ as fast as it trains). After Play, for `--seconds`:
   checksum of its canvas pixels differs from every recent one; a return to a recent picture is a repeat, a flicker);
 - **epochs/s**: the epoch counter the page shows, at the start and the end of the window;
 - **server CPU**: the dashboard process's CPU time over the window (training thread and redraws together), as a
-  share of one core, and per update sent — what the figures would be on a quiet machine follows from it.
+  share of one core, and per update sent — what the figures would be on a quiet machine follows from it;
+- **browser CPU ms/update**: the CPU time of Chromium's renderer processes per update (parsing, Vega, React, paint):
+  the browser asks for the next update when it is done with the last, so this cost bounds the rate.
 
 Targets (issue 8): the server sends ≥ 5 updates/s and the browser paints ≥ 3 frames/s on this 2-core machine.
 
@@ -87,6 +89,21 @@ def cpu_seconds(proc) -> float:
     return times.user + times.system
 
 
+def browser_cpu_seconds() -> float:
+    """CPU time of Chromium's renderer processes so far (they draw the page: its cost per update barely depends on the
+    load of the machine, unlike the rates)."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "--type=renderer" in proc.cmdline():
+                total += cpu_seconds(proc)
+        except psutil.Error:  # a renderer that ended
+            pass
+    return total
+
+
 def measure(url: str, browser, seconds: float, speed: str, side_by_side: bool) -> dict[str, float]:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     updates = [0]
@@ -106,14 +123,17 @@ def measure(url: str, browser, seconds: float, speed: str, side_by_side: bool) -
     page.evaluate(PAINT_COUNTER)
     server = server_process(url)
     start_updates, start_epoch, start, start_cpu = updates[0], epoch_shown(page), time.perf_counter(), cpu_seconds(server)
+    start_browser = browser_cpu_seconds()
     page.wait_for_timeout(seconds * 1000)
     end_epoch, frames, cpu = epoch_shown(page), page.evaluate("window.__frames"), cpu_seconds(server) - start_cpu
+    browser_cpu = browser_cpu_seconds() - start_browser
     repeats = page.evaluate("window.__repeats")
     elapsed = time.perf_counter() - start
     sent = updates[0] - start_updates
     out = {"server updates/s": sent / elapsed, "browser frames/s": frames / elapsed,
            "epochs/s": (end_epoch - start_epoch) / elapsed, "server CPU % of a core": 100 * cpu / elapsed,
-           "server CPU ms/update": 1000 * cpu / max(sent, 1), "repeated pictures/s": repeats / elapsed}
+           "server CPU ms/update": 1000 * cpu / max(sent, 1), "browser CPU ms/update": 1000 * browser_cpu / max(sent, 1),
+           "repeated pictures/s": repeats / elapsed}
     page.get_by_role("button", name="Pause").click()
     page.close()
     return out
