@@ -128,7 +128,7 @@ def test_the_thread_ends_when_streamlit_no_longer_knows_the_session(monkeypatch)
 def test_the_live_picture_is_the_boundary_as_pixels_and_keeps_the_previous_one_under_it():
     from PIL import Image
 
-    from core.charts.boundary import CLASS_COLORS, field_picture, picture_pair
+    from core.charts.boundary import CLASS_COLORS, field_picture, picture_slots
 
     runs = Runs([SMALL], ["A"])
     runs.step()
@@ -146,15 +146,15 @@ def test_the_live_picture_is_the_boundary_as_pixels_and_keeps_the_previous_one_u
     spiral = Runs([{**SMALL, "dataset": "spiral", "n_classes": 3}], ["A"])
     assert field_picture(spiral.panel(0).field, 3)["boundary_png"].iat[0].startswith("data:image/png;base64,")
 
-    first = picture_pair(None, picture)
-    assert list(first["slot"]) == [0, 1] and picture_pair(first, picture) is first  # unchanged: nothing new to send
+    first = picture_slots(None, picture)
+    assert list(first["slot"]) == [0, 1, 2] and picture_slots(first, picture) is first  # unchanged: nothing to send
     runs.step()
     newer = runs.panel(0).picture
-    second = picture_pair(first, newer)
-    assert list(second["boundary_png"]) == [png, newer["boundary_png"].iat[0]]  # the previous, the new one on top
-    assert list(second["order"]) == [1, 2] and set(second["slot"]) == {0, 1}
-    third = picture_pair(second, picture.assign(boundary_png="data:image/png;base64,AAAA"))
-    assert third["boundary_png"].iat[0] == newer["boundary_png"].iat[0] and third["slot"].iat[0] == second["slot"].iat[1]
+    second = picture_slots(first, newer)
+    assert list(second["boundary_png"]) == [png, png, newer["boundary_png"].iat[0]]  # the previous ones, the new on top
+    assert list(second["order"]) == [1, 2, 3] and list(second["slot"]) == [1, 2, 0]  # the oldest slot is reused
+    third = picture_slots(second, picture.assign(boundary_png="data:image/png;base64,AAAA"))
+    assert list(third["slot"]) == [2, 0, 1] and third["boundary_png"].iat[1] == newer["boundary_png"].iat[0]
 
 
 # --- the page ----------------------------------------------------------------------------------------------------

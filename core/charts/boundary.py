@@ -71,11 +71,11 @@ def boundary_chart(field: pd.DataFrame, points: pd.DataFrame | None = None, *, n
 def picture_chart(pictures: pd.DataFrame, points: pd.DataFrame | None = None, *, n_classes: int,
                   splits: Sequence[str] | None = None, title: str | None = None, height: int = 400,
                   axis_titles: tuple[str, str] = ("x₁", "x₂")) -> alt.LayerChart:
-    """The field as a picture (`field_picture`; or the two of `picture_pair`, the newer on top), with the points and
+    """The field as a picture (`field_picture`; or the stack of `picture_slots`, the newest on top), with the points and
     legends of `boundary_chart`; the cells carry no tooltip. Its spec depends on the number of classes and the splits
     only."""
     x, y = _axes(axis_titles)
-    # `key`: the browser keeps the picture already decoded in the slot that did not change (see picture_pair)
+    # `key`: the browser keeps the pictures already decoded in the slots that did not change (see picture_slots)
     extra = dict(key="slot:N", order="order:Q") if "slot" in pictures else {}
     field = alt.Chart(pictures).mark_image(aspect=False, smooth=False).encode(x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q",
                                                                             url="boundary_png:N", **extra)
@@ -110,20 +110,25 @@ def field_picture(field: pd.DataFrame, n_classes: int) -> pd.DataFrame:
                          "p_class1": [0.5], "boundary_png": [url]})
 
 
-def picture_pair(shown: pd.DataFrame | None, picture: pd.DataFrame) -> pd.DataFrame:
-    """What a live view sends next: two pictures in two slots (`slot` 0 or 1, drawn in `order`), the new picture
-    replacing the older one on top of the previous. A browser decodes a new picture after it has drawn the chart, so a
-    chart with only the new one is blank for a frame (a flicker); the previous picture shows through until then.
-    `shown` is what was sent last (None at first), returned as it is when the picture has not changed."""
+PICTURE_SLOTS = 3  # pictures a live view keeps stacked: the newest on top, the older ones showing through
+
+
+def picture_slots(shown: pd.DataFrame | None, picture: pd.DataFrame, depth: int = PICTURE_SLOTS) -> pd.DataFrame:
+    """What a live view sends next: the last `depth` pictures in `depth` slots (`slot`, drawn in `order`), the new
+    picture taking the oldest one's slot, on top. A browser decodes a new picture after it has drawn the chart, so a
+    chart with only the new one is blank for a frame (a flicker); the previous pictures show through until then, even
+    when updates arrive faster than it decodes them. `shown` is what was sent last (None at first), returned as it is
+    when the picture has not changed."""
     new = {c: picture[c].iat[0] for c in picture.columns}
     if shown is None:
-        rows = [{**new, "slot": 0, "order": 0}, {**new, "slot": 1, "order": 1}]
+        rows = [{**new, "slot": k, "order": k} for k in range(depth)]
     else:
-        last = shown.iloc[int(shown["order"].to_numpy().argmax())].to_dict()
-        if last["boundary_png"] == new["boundary_png"]:
+        ordered = shown.sort_values("order")
+        if ordered["boundary_png"].iat[-1] == new["boundary_png"]:
             return shown
-        rows = [last, {**new, "slot": 1 - int(last["slot"]), "order": int(last["order"]) + 1}]
-    return pd.DataFrame({c: [row[c] for row in rows] for c in rows[1]})
+        rows = [r.to_dict() for _, r in ordered.iloc[1:].iterrows()]
+        rows.append({**new, "slot": int(ordered["slot"].iat[0]), "order": int(ordered["order"].iat[-1]) + 1})
+    return pd.DataFrame({c: [row[c] for row in rows] for c in rows[-1]})
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
