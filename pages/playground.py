@@ -10,6 +10,7 @@ from core.charts.boundary import boundary_chart
 from core.charts.playground import chart_bytes, curves_pair
 from core.data.toy2d import MULTICLASS
 from core.i18n import N_, _
+from core.params import P
 from core.playground import STUDY, Runs
 from core.store import StoreError
 from core.tables import csv_text
@@ -150,18 +151,27 @@ with compare_tab:
             ("depth", list(range(7)), AS_A), ("hidden", WIDTHS, AS_A),
             ("l2", log_options(1e-4, 1.0, with_zero=True), 0.01), ("dropout", [round(0.05 * i, 2) for i in range(19)], AS_A),
             ("weight_decay", log_options(1e-4, 1.0, with_zero=True), AS_A), ("l1", log_options(1e-4, 1.0, with_zero=True), AS_A),
+            ("lr", log_options(1e-4, 1.0), AS_A),
         ]):
+            shown_name = _("learning rate") if name == "lr" else _(name.replace("_", " "))
             value = model_widget(f"pg.b.{name}", c[i % 2].select_slider(
-                _("B: {name}").format(name=_(name.replace("_", " "))), [AS_A, *options], default, key=f"pg.b.{name}",
+                _("B: {name}").format(name=shown_name), [AS_A, *options], default, key=f"pg.b.{name}",
                 bind="query-params", format_func=lambda v: _(AS_A) if v == AS_A else f"{v:g}"))
             if value != AS_A:
                 b[name] = value
                 differs.append(f"{name.replace('_', ' ')} {value:g}")
-        activation = model_widget("pg.b.activation", st.selectbox(_("B: activation"), [AS_A, "relu", "tanh", "sigmoid", "leaky_relu"],
-                                                                  key="pg.b.activation", bind="query-params"))
+        c = st.columns(2)
+        activation = model_widget("pg.b.activation", c[0].selectbox(_("B: activation"), [AS_A, "relu", "tanh", "sigmoid", "leaky_relu"],
+                                                                    key="pg.b.activation", bind="query-params"))
         if activation != AS_A:
             b["activation"] = activation
             differs.append(activation)
+        # B's optimizer: a different one trains beside A as a second loop, a different learning rate in A's computation
+        optimizer = model_widget("pg.b.optimizer", c[1].selectbox(_("B: optimizer"), [AS_A, *P.optimizer.choices],
+                                                                  key="pg.b.optimizer", bind="query-params"))
+        if optimizer != AS_A:
+            b["optimizer"] = optimizer
+            differs.append(optimizer)
         if b.get("depth") == 0:
             b.pop("hidden", None)
         elif "hidden" not in b:

@@ -321,3 +321,19 @@ def test_the_download_buttons_give_png_svg_and_csv(app_test, monkeypatch):
     history = files["playground-history.csv"][0].splitlines()
     assert {"epoch", "split", "loss", "run"} <= set(history[0].split(","))
     assert len(history) == 1 + 2 * 2 * 2  # two runs × two epochs × train and test
+
+
+def test_b_may_differ_in_learning_rate_in_one_computation_or_in_optimizer_as_a_second_loop(page):
+    at = page
+    at.toggle(key="pg.compare").set_value(True).run()
+    at.select_slider(key="pg.b.l2").set_value("as A").run()
+    at.select_slider(key="pg.b.lr").set_value(0.1).run()
+    assert not at.exception and trainer_of(at).runs.engines == ["StackedEngine"]  # only a scalar differs: stacked
+    at.button(key="pg.step").click().run()
+    a, b = trainer_of(at).snapshot().panels
+    assert (a.config["lr"], b.config["lr"], b.label) == (0.01, 0.1, "B: lr 0.1") and a.record != b.record
+    at.button(key="pg.reset").click().run()
+    at.selectbox(key="pg.b.optimizer").set_value("sgd").run()
+    runs = trainer_of(at).runs
+    assert len(runs.parts) == 2 and runs.panel(1).config["optimizer"] == "sgd"  # another optimizer: a second loop
+    assert runs.panel(0).config["optimizer"] == "adam" and runs.labels[1] == "B: lr 0.1, sgd"
