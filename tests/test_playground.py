@@ -179,6 +179,9 @@ def page(app_test):
 def test_play_pause_step_reset_on_the_page(page):
     at = page
     assert not at.exception and not at.error and epoch_shown(at) == 0
+    # the first view: the data and the untrained boundary, its network and empty curves, and what to press
+    assert any("ready: press Play" in m.value for m in at.markdown) and len(at.get("vega_lite_chart")) == 4
+    assert trainer_of(at).snapshot().panels[0].picture["boundary_png"].iat[0].startswith("data:image/png")
     at.button(key="pg.play").click().run()
     assert [b.label for b in at.button][0] == "Pause"
     wait_for(lambda: trainer_of(at).epoch >= 3)
