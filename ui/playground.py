@@ -33,6 +33,7 @@ from core.store import to_json
 
 KEY = "pg.trainer"
 REDRAW_S = 0.15  # while playing, a new snapshot is sent at most this often: about 6.7 redraws a second
+POLL_S = 0.02  # how often a redraw that found no newer snapshot looks again
 LOOP_S = 2.0  # one round of redrawing in place (a fragment run); short, so a test's run of the page returns soon
 _SPECS: dict[Any, FixedSpec] = {}  # chart specs by what they depend on, shared by every session (read-only)
 
@@ -188,17 +189,20 @@ def _fill(slots: _Slots, snap: Snapshot, axis_titles: tuple[str, str]) -> None:
 def play_view(trainer: Trainer, axis_titles: tuple[str, str], *, playing: bool, seconds: float = LOOP_S) -> None:
     """The live view of the trainer's latest snapshot; while `playing`, each newer snapshot is drawn into the same
     elements (at most every REDRAW_S seconds) until training pauses or `seconds` have passed."""
+    drawn = time.monotonic()
     snap = trainer.snapshot()
     slots = _layout(len(snap.panels))
     _fill(slots, snap, axis_titles)
-    end = time.monotonic() + seconds
+    end = drawn + seconds
     while playing and trainer.playing and time.monotonic() < end:
-        time.sleep(REDRAW_S)
+        # the next redraw REDRAW_S after the last one began (its own time included), or as soon after as a snapshot
+        # newer than the last is out: the trainer makes one after the epoch in progress once the last was read
+        time.sleep(max(POLL_S, drawn + REDRAW_S - time.monotonic()))
         newer = trainer.snapshot()
         if len(newer.panels) != len(snap.panels):  # reset to another layout: the page's rerun draws it
             break
         if newer.version != snap.version:
-            snap = newer
+            drawn, snap = time.monotonic(), newer
             _fill(slots, snap, axis_titles)
 
 
