@@ -24,6 +24,7 @@ import time
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -33,7 +34,7 @@ from torch import nn
 
 from .boundary import LIVE_STEPS, boundary_frame, points_frame
 from .callbacks import TargetLoss, check_target
-from .charts.boundary import shade_cells
+from .charts.boundary import field_picture, shade_cells
 from .loop import history_frame
 from .params import P
 from .pipeline import expand, finish, plan, start_group
@@ -61,6 +62,7 @@ class Panel:
     record: dict[str, float]  # the last epoch's train/val/test loss and accuracy
     history: pd.DataFrame  # epoch, split, loss, acc, run (= label)
     field: pd.DataFrame  # the decision boundary (core.boundary.boundary_frame; `shade` added for > 2 classes)
+    picture: pd.DataFrame  # the same field as one PNG in one row (core.charts.boundary.field_picture): what a live view sends
     nodes: pd.DataFrame
     edges: pd.DataFrame
     layers: pd.DataFrame
@@ -165,15 +167,13 @@ class Runs:
         log = loop.state.log[m]
         model = loop.model(m)
         fld = boundary_frame(model, self.grid_points, self.n_classes, LIVE_STEPS)
-        # float32 halves what a live view sends a frame (2,500 cells); the chart needs no more precision
-        fld = fld.astype({c: np.float32 for c in fld.columns if fld[c].dtype == np.float64})
         if self.n_classes > 2:
             fld = shade_cells(fld, self.n_classes)
         nodes, edges, layers = network_frames(model)
         reason = loop.state.stop_reason[m]
         return Panel(self.labels[i], config_dict(self.setup(i).point.config), len(log), bool(loop.running[m]) and not loop.done,
                      reason, dict(log[-1]) if log else {}, history_frame(log).assign(run=self.labels[i]), fld,
-                     nodes, edges, layers)
+                     field_picture(fld, self.n_classes), nodes, edges, layers)
 
     def results(self) -> list[RunResult]:
         """Every run as it stands, as an ordinary RunResult whose config has `epochs` = the epochs it trained (and
@@ -197,7 +197,20 @@ def network_frames(model: nn.Module, most: int = MAX_UNITS_DRAWN) -> tuple[pd.Da
     """The network as a diagram: nodes (layer, unit, x, y), edges between drawn units (weight and its size), and a label
     per layer (its width). Layers wider than `most` units show their first `most`."""
     linears = [mod for mod in model.modules() if isinstance(mod, nn.Linear)]
-    sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
+    sizes = tuple([linears[0].in_features] + [lin.out_features for lin in linears])
+    nodes, layers, where = _network_layout(sizes, most)
+    shown = [min(n, most) for n in sizes]
+    weights = np.concatenate([lin.weight.detach()[: shown[li + 1], : shown[li]].double().numpy().ravel()
+                              for li, lin in enumerate(linears)])  # [out, in] per layer, as `where` lists them
+    edges = pd.DataFrame({**where, "weight": weights, "magnitude": np.abs(weights),
+                          "sign": np.where(weights >= 0, "positive", "negative")})
+    return nodes, edges, layers
+
+
+@lru_cache(maxsize=32)
+def _network_layout(sizes: tuple[int, ...], most: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """What a diagram of these layer sizes draws whatever the weights (nodes, layer labels, each edge's ends): made once
+    per shape, since a live view redraws the diagram several times a second (the frames are shared: read only)."""
     shown = [min(n, most) for n in sizes]
     ys = [np.arange(n) - (n - 1) / 2 for n in shown]
     nodes = pd.DataFrame({
@@ -206,20 +219,19 @@ def network_frames(model: nn.Module, most: int = MAX_UNITS_DRAWN) -> tuple[pd.Da
         "y": np.concatenate(ys),
     })
     nodes["x"] = nodes["layer"].astype(np.float64)
-    parts = []
-    for li, lin in enumerate(linears):
-        w = lin.weight.detach()[: shown[li + 1], : shown[li]].double().numpy()  # [out, in]
-        src, dst = np.meshgrid(np.arange(shown[li]), np.arange(shown[li + 1]))
-        parts.append(pd.DataFrame({"x": float(li), "y": ys[li][src.ravel()], "x2": float(li + 1), "y2": ys[li + 1][dst.ravel()],
-                                   "weight": w[dst.ravel(), src.ravel()]}))
-    edges = pd.concat(parts, ignore_index=True)
-    edges["magnitude"] = edges["weight"].abs()
-    edges["sign"] = np.where(edges["weight"] >= 0, "positive", "negative")
+    parts: dict[str, list[np.ndarray]] = {"x": [], "y": [], "x2": [], "y2": []}
+    for li in range(len(sizes) - 1):
+        src, dst = np.meshgrid(np.arange(shown[li]), np.arange(shown[li + 1]))  # row-major [out, in], as weights ravel
+        parts["x"].append(np.full(src.size, float(li)))
+        parts["y"].append(ys[li][src.ravel()])
+        parts["x2"].append(np.full(src.size, float(li + 1)))
+        parts["y2"].append(ys[li + 1][dst.ravel()])
+    where = {k: np.concatenate(v) for k, v in parts.items()}
     names = ["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"]
     top = max(shown) / 2 + 0.5
     layers = pd.DataFrame({"x": np.arange(len(sizes), dtype=np.float64), "y": top,
                            "text": [f"{name}: {n}" + (f" ({s} shown)" if s < n else "") for name, n, s in zip(names, sizes, shown)]})
-    return nodes, edges, layers
+    return nodes, layers, where
 
 
 _TRAINERS: "weakref.WeakSet[Trainer]" = weakref.WeakSet()

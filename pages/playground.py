@@ -9,8 +9,9 @@ import streamlit as st
 from core.charts.boundary import boundary_chart
 from core.charts.playground import chart_bytes, curves_pair
 from core.data.toy2d import MULTICLASS
-from core.i18n import N_, _, error_text
-from core.playground import STOP_REASONS, STUDY, Runs
+from core.i18n import N_, _
+from core.params import P
+from core.playground import STUDY, Runs
 from core.store import StoreError
 from core.tables import csv_text
 from ui import playground as live
@@ -150,18 +151,27 @@ with compare_tab:
             ("depth", list(range(7)), AS_A), ("hidden", WIDTHS, AS_A),
             ("l2", log_options(1e-4, 1.0, with_zero=True), 0.01), ("dropout", [round(0.05 * i, 2) for i in range(19)], AS_A),
             ("weight_decay", log_options(1e-4, 1.0, with_zero=True), AS_A), ("l1", log_options(1e-4, 1.0, with_zero=True), AS_A),
+            ("lr", log_options(1e-4, 1.0), AS_A),
         ]):
+            shown_name = _("learning rate") if name == "lr" else _(name.replace("_", " "))
             value = model_widget(f"pg.b.{name}", c[i % 2].select_slider(
-                _("B: {name}").format(name=_(name.replace("_", " "))), [AS_A, *options], default, key=f"pg.b.{name}",
+                _("B: {name}").format(name=shown_name), [AS_A, *options], default, key=f"pg.b.{name}",
                 bind="query-params", format_func=lambda v: _(AS_A) if v == AS_A else f"{v:g}"))
             if value != AS_A:
                 b[name] = value
                 differs.append(f"{name.replace('_', ' ')} {value:g}")
-        activation = model_widget("pg.b.activation", st.selectbox(_("B: activation"), [AS_A, "relu", "tanh", "sigmoid", "leaky_relu"],
-                                                                  key="pg.b.activation", bind="query-params"))
+        c = st.columns(2)
+        activation = model_widget("pg.b.activation", c[0].selectbox(_("B: activation"), [AS_A, "relu", "tanh", "sigmoid", "leaky_relu"],
+                                                                    key="pg.b.activation", bind="query-params"))
         if activation != AS_A:
             b["activation"] = activation
             differs.append(activation)
+        # B's optimizer: a different one trains beside A as a second loop, a different learning rate in A's computation
+        optimizer = model_widget("pg.b.optimizer", c[1].selectbox(_("B: optimizer"), [AS_A, *P.optimizer.choices],
+                                                                  key="pg.b.optimizer", bind="query-params"))
+        if optimizer != AS_A:
+            b["optimizer"] = optimizer
+            differs.append(optimizer)
         if b.get("depth") == 0:
             b.pop("hidden", None)
         elif "hidden" not in b:
@@ -221,35 +231,19 @@ axis_titles = tuple(_("{column} (standardised)").format(column=c) for c in csv["
 playing_now = tr.playing
 
 
+# no faster than the epochs come: at a speed cap of a few epochs a second, a redraw per epoch is enough
+redraw = max(live.REDRAW_S, 1 / float(speed)) if speed != "max" else live.REDRAW_S
+
+
 def live_view() -> None:
-    """Redraw from the trainer's latest snapshot (re-run by the browser every REDRAW_S seconds while playing)."""
-    snap = tr.snapshot()
-    idle = _("ready: press Play, or Step for one epoch") if snap.epoch == 0 else _("paused")
-    state = _("playing") if snap.playing else (error_text(snap.message) if snap.message else idle)
-    speed_text = _(", {rate:.0f} epochs/s").format(rate=snap.epochs_per_s) if snap.playing and snap.epochs_per_s else ""
-    st.markdown(_("**Epoch {epoch}** · {state}{speed}").format(epoch=snap.epoch, state=state, speed=speed_text))
-    panels = st.columns(len(snap.panels)) if len(snap.panels) > 1 else [st.container()]
-    for i, where in enumerate(panels):
-        with where:
-            if len(snap.panels) > 1:
-                live.draw_boundary(st, snap, i, axis_titles, height=380)
-                live.draw_network(st, snap, i, height=200)
-            else:
-                top = st.columns([3, 2])
-                live.draw_boundary(top[0], snap, i, axis_titles, height=380)
-                live.draw_network(top[1], snap, i, height=300)
-            live.metrics_line(st, snap, i)
-            if not snap.panels[i].running and snap.panels[i].stop_reason:
-                st.caption(_("{label} stopped: {why}").format(label=snap.panels[i].label,
-                                                                why=_(STOP_REASONS.get(snap.panels[i].stop_reason, ""))))
-    live.draw_curves(st, snap)
+    """The trainer's latest snapshot, redrawn in place while it plays (a round of `live.LOOP_S` seconds per run; the
+    fragment's timer, queued meanwhile, starts the next round)."""
+    live.play_view(tr, axis_titles, playing=playing_now)
     if playing_now and not tr.playing:  # training stopped by itself: redraw the controls, and stop the timer
         st.rerun()
 
 
 with right:
-    # no faster than the epochs come: at a speed cap of a few epochs a second, a redraw per epoch is enough
-    redraw = max(live.REDRAW_S, 1 / float(speed)) if speed != "max" else live.REDRAW_S
     st.fragment(run_every=redraw if playing_now else None)(live_view)()
 
 # --- keep and share ----------------------------------------------------------------------------------------------

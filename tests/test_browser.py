@@ -329,5 +329,11 @@ def test_the_playground_animates(server, browser):
         assert not page.locator("[data-testid='stException']").count()
         page.get_by_role("button", name="Pause").click()
         page.wait_for_selector("text=/paused/", timeout=30_000)
+        # settings → URL: the browser writes a setting into the address as it changes (a shared link carries it)
+        assert "pg.compare" not in page.url
+        page.get_by_role("tab", name="Side by side").click()
+        page.get_by_text("Train a second model (B) beside this one (A)").click()
+        page.wait_for_function("() => location.search.includes('pg.compare=true')", timeout=30_000)
+        assert "pg.points=200" in page.url
     finally:
         page.close()

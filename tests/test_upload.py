@@ -103,6 +103,25 @@ def test_the_command_line_refuses_a_bad_table_and_stores_nothing(cli_call, files
     assert not isolated_store.exists() or Store(isolated_store).count() == 0
 
 
+def test_a_sweep_trains_on_a_table_and_refuses_to_sweep_the_file(cli_call, files, isolated_store):
+    clf, _ = files
+    common = ["--set", "dataset=csv", "--set", f"data_path={clf}", "--set", "x=height,weight", "--set", "y=kind",
+              "--set", "epochs=2", "--backend", "serial"]
+    rc, out, err = cli_call("sweep", "classification", *common, "--grid", "hidden=4,8", "--seeds", "2")
+    assert rc == 0, err
+    records = Store(isolated_store).records()
+    assert sorted((r["config"]["hidden"], r["config"]["seed"]) for r in records) == [(4, 0), (4, 1), (8, 0), (8, 1)]
+    assert {(r["config"]["data_path"], r["config"]["data_rows"], len(r["config"]["data_hash"])) for r in records} == \
+        {(str(clf), 80, 16)}
+    assert all(np.isfinite(r["metrics"]["test_loss"]) for r in records)
+    rc, out, err = cli_call("sweep", "classification", *common, "--grid", f"data_path={clf},{clf}")
+    assert rc == 2 and "data_path" in err and len(err.strip().splitlines()) == 1
+    rc, out, err = cli_call("sweep", "classification", *common[:2], "--set", f"data_path={clf}.missing", *common[4:],
+                            "--grid", "hidden=4,8")
+    assert rc == 2 and "no such file" in err and len(err.strip().splitlines()) == 1
+    assert Store(isolated_store).count() == 4  # the refused sweeps stored nothing
+
+
 def test_a_changed_file_is_refused_by_its_hash(files):
     clf, _ = files
     first = load_table(str(clf))

@@ -5,30 +5,36 @@
   and "keep" puts the widgets back as they were.
 - The trainer's thread ends with the browser session (Streamlit's runtime knows the active sessions: `session_alive`),
   and `leave()` pauses it when another page of the dashboard runs (dashboard.py calls it).
-- `live_view(...)` is a fragment re-run every `REDRAW_S` seconds while training plays (the browser's timer asks for it;
-  none is set while paused): it reads the trainer's latest snapshot, never waiting for training, and draws each chart
-  with a spec made once (`core.charts.stable.FixedSpec`), so Streamlit's frontend finds the spec unchanged and swaps
-  the chart's data in place (its Vega-Lite element re-embeds only when the spec changes).
+- `play_view(...)` draws the live view from the trainer's latest snapshot, never waiting for training, each chart with
+  a spec made once (`core.charts.stable.FixedSpec`), so Streamlit's frontend finds the spec unchanged and swaps the
+  chart's data in place (its Vega-Lite element re-embeds only when the spec changes). While training plays it keeps
+  redrawing the same elements in place for `LOOP_S` seconds, sending each new snapshot as it comes (every `REDRAW_S`
+  seconds at most); the page runs it as a fragment whose timer starts the next round. A rerun per redraw (the
+  fragment's timer alone) cost the browser ~100 ms of work even for a fragment of two elements, which held the
+  updates to about 3 a second; a widget clicked meanwhile still interrupts the round at its next redraw.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
 
-from core.charts.boundary import boundary_chart
+from core.charts.boundary import picture_chart, picture_slots
 from core.charts.curves import fit_width
 from core.charts.playground import live_curves, network_chart, thin
 from core.charts.stable import FixedSpec
-from core.i18n import _
-from core.playground import Runs, Snapshot, Trainer
+from core.i18n import _, error_text
+from core.playground import STOP_REASONS, Runs, Snapshot, Trainer
 from core.store import to_json
 
 KEY = "pg.trainer"
-REDRAW_S = 0.15  # the fragment's re-run interval while playing: about 6.7 redraws a second
+REDRAW_S = 0.15  # while playing, a new snapshot is sent at most this often: about 6.7 redraws a second
+POLL_S = 0.02  # how often a redraw that found no newer snapshot looks again
+LOOP_S = 2.0  # one round of redrawing in place (a fragment run); short, so a test's run of the page returns soon
 _SPECS: dict[Any, FixedSpec] = {}  # chart specs by what they depend on, shared by every session (read-only)
 
 
@@ -55,11 +61,13 @@ class Session:
     trainer: Trainer
     key: str
     widgets: dict[str, Any]
+    pictures: dict[int, pd.DataFrame] = field(default_factory=dict)  # the boundary pictures last sent, by panel
 
     def adopt(self, runs: Runs, key: str, widgets: Mapping[str, Any]) -> None:
         """Start over with these runs (epoch 0) and remember the settings they came from."""
         self.trainer.reset(runs)
         self.key, self.widgets = key, dict(widgets)
+        self.pictures.clear()  # new data: the previous pictures' extent would stretch the axes
 
 
 def current() -> Session | None:
@@ -132,23 +140,93 @@ def _spec(key: Any, build: Callable[..., Any], *frames: pd.DataFrame) -> FixedSp
     return spec
 
 
-def draw_boundary(where: Any, snap: Snapshot, i: int, axis_titles: tuple[str, str], height: int) -> None:
-    """Panel i's decision boundary with the points, as a fixed spec with this frame's data."""
+@dataclass
+class _Slots:
+    """Where each part of the live view goes: containers at first, then the elements drawn there. Drawing again
+    through an element replaces it in place; a placeholder (st.empty) would be sent first at every round, and the
+    browser would rebuild each chart from scratch."""
+
+    status: Any
+    boundary: list[Any]
+    network: list[Any]
+    metrics: list[list[Any]]
+    notes: list[Any]
+    curves: list[Any]
+
+
+def _layout(n_panels: int) -> _Slots:
+    slots = _Slots(st.container(), [], [], [], [], [])
+    wide = n_panels == 1
+    for where in (st.columns(n_panels) if not wide else [st.container()]):
+        with where:
+            top = st.columns([3, 2]) if wide else [st.container(), st.container()]
+            slots.boundary.append(top[0])
+            slots.network.append(top[1])
+            slots.metrics.append(st.columns(4) if wide else [*st.columns(2), *st.columns(2)])
+            slots.notes.append(st.container())
+    slots.curves = st.columns(2)
+    return slots
+
+
+def _fill(slots: _Slots, snap: Snapshot, axis_titles: tuple[str, str]) -> None:
+    idle = _("ready: press Play, or Step for one epoch") if snap.epoch == 0 else _("paused")
+    state = _("playing") if snap.playing else (error_text(snap.message) if snap.message else idle)
+    speed_text = _(", {rate:.0f} epochs/s").format(rate=snap.epochs_per_s) if snap.playing and snap.epochs_per_s else ""
+    slots.status = slots.status.markdown(_("**Epoch {epoch}** · {state}{speed}").format(epoch=snap.epoch, state=state,
+                                                                                      speed=speed_text))
+    for i, panel in enumerate(snap.panels):
+        slots.boundary[i] = draw_boundary(slots.boundary[i], snap, i, axis_titles, height=380)
+        slots.network[i] = draw_network(slots.network[i], snap, i, height=300 if len(snap.panels) == 1 else 200)
+        slots.metrics[i] = metrics_line(slots.metrics[i], snap, i)
+        if not panel.running and panel.stop_reason:
+            slots.notes[i] = slots.notes[i].caption(_("{label} stopped: {why}").format(
+                label=panel.label, why=_(STOP_REASONS.get(panel.stop_reason, ""))))
+        else:
+            slots.notes[i] = slots.notes[i].empty()
+    slots.curves = draw_curves(slots.curves, snap)
+
+
+def play_view(trainer: Trainer, axis_titles: tuple[str, str], *, playing: bool, seconds: float = LOOP_S) -> None:
+    """The live view of the trainer's latest snapshot; while `playing`, each newer snapshot is drawn into the same
+    elements (at most every REDRAW_S seconds) until training pauses or `seconds` have passed."""
+    drawn = time.monotonic()
+    snap = trainer.snapshot()
+    slots = _layout(len(snap.panels))
+    _fill(slots, snap, axis_titles)
+    end = drawn + seconds
+    while playing and trainer.playing and time.monotonic() < end:
+        # the next redraw REDRAW_S after the last one began (its own time included), or as soon after as a snapshot
+        # newer than the last is out: the trainer makes one after the epoch in progress once the last was read
+        time.sleep(max(POLL_S, drawn + REDRAW_S - time.monotonic()))
+        newer = trainer.snapshot()
+        if len(newer.panels) != len(snap.panels):  # reset to another layout: the page's rerun draws it
+            break
+        if newer.version != snap.version:
+            drawn, snap = time.monotonic(), newer
+            _fill(slots, snap, axis_titles)
+
+
+def draw_boundary(where: Any, snap: Snapshot, i: int, axis_titles: tuple[str, str], height: int) -> Any:
+    """Panel i's decision boundary (the newest picture over the previous ones) with the points, as a fixed spec with this
+    frame's data; returns the element (drawing through it again replaces it)."""
     panel = snap.panels[i]
+    here = current()
+    shown = here.pictures if here is not None else {}
+    shown[i] = pictures = picture_slots(shown.get(i), panel.picture)
     splits = snap.splits
     title = _("Decision boundary: {label}").format(label=panel.label) if len(snap.panels) > 1 else _("Decision boundary")
     key = ("boundary", snap.n_classes, splits, title, axis_titles, height)
-    spec = _spec(key, lambda f, p: boundary_chart(f, p, n_classes=snap.n_classes, splits=splits, title=title, height=height,
-                                                 axis_titles=axis_titles), panel.field, snap.points)
-    where.vega_lite_chart(spec=spec.spec_with(panel.field, snap.points))
+    spec = _spec(key, lambda f, p: picture_chart(f, p, n_classes=snap.n_classes, splits=splits, title=title, height=height,
+                                                axis_titles=axis_titles), pictures, snap.points)
+    return where.vega_lite_chart(spec=spec.spec_with(pictures, snap.points))
 
 
-def draw_network(where: Any, snap: Snapshot, i: int, height: int) -> None:
-    """Panel i's network diagram."""
+def draw_network(where: Any, snap: Snapshot, i: int, height: int) -> Any:
+    """Panel i's network diagram; returns the element."""
     panel = snap.panels[i]
     spec = _spec(("network", height), lambda n, e, layer: network_chart(n, e, layer, height=height), panel.nodes, panel.edges,
                  panel.layers)
-    where.vega_lite_chart(spec=spec.spec_with(panel.nodes, panel.edges, panel.layers))
+    return where.vega_lite_chart(spec=spec.spec_with(panel.nodes, panel.edges, panel.layers))
 
 
 def history(snap: Snapshot) -> pd.DataFrame:
@@ -156,24 +234,29 @@ def history(snap: Snapshot) -> pd.DataFrame:
     return pd.concat([p.history for p in snap.panels], ignore_index=True)
 
 
-def draw_curves(where: Any, snap: Snapshot) -> None:
-    """Loss and accuracy by epoch of every panel, side by side, each filling its column (long runs thinned to a few
-    hundred epochs)."""
+def draw_curves(slots: Sequence[Any], snap: Snapshot) -> list[Any]:
+    """Loss and accuracy by epoch of every panel, in two slots side by side, each filling its column (long runs thinned
+    to a few hundred epochs); returns the two elements."""
     frame = thin(history(snap))
     runs = tuple(p.label for p in snap.panels)
-    for column, (y, title) in zip(where.columns(2), [("loss", _("Loss by epoch")), ("acc", _("Accuracy by epoch"))]):
+    out = []
+    for column, (y, title) in zip(slots, [("loss", _("Loss by epoch")), ("acc", _("Accuracy by epoch"))]):
         spec = _spec(("curves", y, runs, snap.splits),
                      lambda h: fit_width(live_curves(h, y, runs=runs, splits=snap.splits, title=title)), frame)
-        column.vega_lite_chart(spec=spec.spec_with(frame))
+        out.append(column.vega_lite_chart(spec=spec.spec_with(frame)))
+    return out
 
 
-def metrics_line(where: Any, snap: Snapshot, i: int) -> None:
-    """Panel i's latest numbers as metrics: one row of four, or two rows of two in a half-width panel."""
+def metrics_line(slots: Sequence[Any], snap: Snapshot, i: int) -> list[Any]:
+    """Panel i's latest numbers as four metrics in four slots (one row of four, or two rows of two in a half-width
+    panel); returns the four elements."""
     panel = snap.panels[i]
     rec = panel.record
     wide = len(snap.panels) == 1
-    cols = where.columns(4) if wide else [*where.columns(2), *where.columns(2)]
-    for col, (label, name, fmt) in zip(cols, [(_("train loss"), "train_loss", "{:.4f}"), (_("test loss"), "test_loss", "{:.4f}"),
+    out = []
+    for col, (label, name, fmt) in zip(slots, [(_("train loss"), "train_loss", "{:.4f}"), (_("test loss"), "test_loss", "{:.4f}"),
                                                (_("train accuracy"), "train_acc", "{:.1%}"), (_("test accuracy"), "test_acc", "{:.1%}")]):
         value = rec.get(name)
-        col.metric(label if wide else f"{panel.label.split(':')[0]}: {label}", fmt.format(value) if value is not None else "—")
+        out.append(col.metric(label if wide else f"{panel.label.split(':')[0]}: {label}",
+                              fmt.format(value) if value is not None else "—"))
+    return out
