@@ -212,7 +212,9 @@ class _Plan:
 
         self.columns = list(columns)  # value columns, in the order they are selected
         at = {c: i for i, c in enumerate(self.columns)}
-        self.params = {sid: [(p.name, at.get(VALUE_COLUMNS[p.name]), p.kind) for p in s.params] for sid, s in STUDIES.items()}
+        # an optional parameter at its default is left out of a stored config (core.studies.config_dict): no value
+        self.params = {sid: [(p.name, at.get(VALUE_COLUMNS[p.name]), p.kind, p.optional) for p in s.params]
+                       for sid, s in STUDIES.items()}
         self.extras = [(n, at.get(VALUE_COLUMNS[n]), int) for n in ("folds", "fold")]
         self.metrics = [(n, at[VALUE_COLUMNS[n]], k) for n, k in VALUE_KINDS.items() if n not in PARAM_KINDS and VALUE_COLUMNS[n] in at]
 
@@ -225,8 +227,10 @@ class _Plan:
         if not all(type(t) is str and len(t) <= MAX_TEXT for t in (status, created, source)):
             return None
         config: dict[str, Any] = {}
-        for name, i, kind in self.params[study]:
+        for name, i, kind, optional in self.params[study]:
             v = as_kind(values[i], kind) if i is not None else None
+            if v is None and optional:
+                continue
             if v is None or v is _BAD:
                 return None
             config[name] = v
@@ -710,6 +714,7 @@ class Store:
                 good &= _complete(raw)
                 if not good.all():
                     raw = {c: [v for v, g in zip(values, good) if g] for c, values in raw.items()}
+                _fill_defaults(raw, names)
                 data, bad = {}, np.zeros(int(good.sum()), dtype=bool)
                 for c in columns:
                     data[c], wrong = _typed(raw[c] if c in raw else (None,) * len(bad), kinds.get(c))
@@ -1001,6 +1006,8 @@ def _typed(values: Sequence[Any], kind: type | None) -> tuple[Any, np.ndarray]:
     by cell only when a column holds such a value."""
     wrong = np.zeros(len(values), dtype=bool)
     if kind is None or kind is str:
+        if len(values) and all(v is None or type(v) is float and v != v for v in values):
+            return np.full(len(values), np.nan), wrong  # no value at all: as runs_frame leaves a column no record has
         if kind is str and not all(v is None or type(v) is str and len(v) <= MAX_TEXT for v in values):
             wrong = np.array([as_kind(v, str) is _BAD for v in values], dtype=bool)
         return pd.Series(values, dtype=None if len(values) else object).infer_objects(), wrong
@@ -1030,7 +1037,7 @@ def _complete(raw: dict[str, Sequence[Any]]) -> np.ndarray:
     good = np.zeros(len(study), dtype=bool)
     for study_id in set(study):
         s = STUDIES.get(study_id) if isinstance(study_id, str) else None
-        needed = [p.name for p in s.params if p.name != "seed"] if s is not None else None
+        needed = [p.name for p in s.params if p.name != "seed" and not p.optional] if s is not None else None
         if needed is None or any(n not in raw for n in needed):
             continue
         rows = np.array([x == study_id for x in study])
@@ -1038,6 +1045,20 @@ def _complete(raw: dict[str, Sequence[Any]]) -> np.ndarray:
             rows &= np.array([v is not None for v in raw[name]])
         good |= rows
     return good
+
+
+def _fill_defaults(raw: dict[str, list[Any]], names: Sequence[str]) -> None:
+    """Where some of these rows hold an optional parameter, the rows of studies declaring it that left it out (at its
+    default) get the default, as `runs_frame` fills them (`_fill_optional`)."""
+    from .studies import STUDIES
+
+    for name in names:
+        values = raw.get(name)
+        if name not in PARAM_KINDS or not values or all(v is None for v in values) or all(v is not None for v in values):
+            continue
+        defaults = {sid: p.default for sid, s in STUDIES.items() for p in s.params if p.name == name and p.optional}
+        if defaults:
+            raw[name] = [defaults.get(study, v) if v is None else v for v, study in zip(values, raw["study"])]
 
 
 def typed_column(values: Sequence[Any], kind: type) -> pd.Series | pd.api.extensions.ExtensionArray:
