@@ -291,7 +291,6 @@ def unpack_histories(rows: Sequence[tuple]) -> pd.DataFrame:
 
 
 _NAN_BYTES = np.array([np.nan], dtype="<f8").tobytes()
-_SPLIT_CODES = {name: i for i, name in enumerate(SPLITS)}
 
 
 def _empty_history() -> pd.DataFrame:
@@ -880,19 +879,15 @@ class Store:
             raise ValueError(f"group history: y = {y!r} is not allowed; expected loss or acc")
         col = self._col(by)
         acc = _Accumulator()
-        where, params = self._where(filter or EVERY_RUN, f"{col} IS NOT NULL AND id > ?")
-        last = -MAX_INT - 1
-        with self._connect() as con:
-            while col != "NULL":
-                rows = con.execute(f"SELECT id, {col} FROM runs {where} ORDER BY id LIMIT ?", [*params, last, CHUNK]).fetchall()
-                if not rows:
-                    break
-                last = rows[-1][0]
-                keys = dict(rows)
-                frame = self._histories(con, list(keys))
-                acc.add(frame["run_id"].map(keys).to_numpy(), frame["split"].to_numpy(), frame["epoch"].to_numpy(), frame[y].to_numpy())
-                if len(rows) < CHUNK:
-                    break
+        if col != "NULL":
+            where, params = self._where(filter or EVERY_RUN, f"{col} IS NOT NULL")
+            # one pass over the join, a chunk of runs at a time, their packed arrays summed as they come (no frame per row)
+            sql = (f"SELECT r.k, h.epoch, h.split, h.loss, h.acc FROM (SELECT id, {col} AS k FROM runs {where}) r "
+                   "JOIN histories h ON h.run_id = r.id")
+            with self._connect() as con:
+                cursor = con.execute(sql, params)
+                while rows := cursor.fetchmany(CHUNK):
+                    acc.add_packed(rows, y)
         return acc.frame(by, VALUE_KINDS.get(by, str))
 
     # --- reading: histories and sweeps ---------------------------------------------------------------
@@ -953,17 +948,40 @@ class _Accumulator:
         self.mean = np.zeros(0)
         self.m2 = np.zeros(0)
 
-    def add(self, keys: np.ndarray, splits: np.ndarray, epochs: np.ndarray, values: np.ndarray) -> None:
-        good = ~np.isnan(values.astype(float))
-        keys, splits, epochs, values = keys[good], splits[good], epochs[good], values[good].astype(float)
-        if not len(values):
+    def add_packed(self, rows: Sequence[tuple], y: str) -> None:
+        """History rows (group key, then epoch, split, loss and acc blobs as `pack_history` writes them) added for `y`;
+        rows that cannot be read are left out, as `unpack_histories` leaves them out."""
+        keys, counts, epochs, splits, values = [], [], [], [], []
+        for key, epoch, split, loss, acc in rows:
+            if not (type(epoch) is bytes and type(split) is bytes and type(loss) is bytes and (acc is None or type(acc) is bytes)):
+                continue
+            n = len(split)
+            if len(epoch) != 2 * n or len(loss) != 8 * n or (acc is not None and len(acc) != 8 * n):
+                continue
+            value = loss if y == "loss" else acc
+            if value is None:
+                continue  # no accuracy recorded: nothing to add
+            keys.append(key)
+            counts.append(n)
+            epochs.append(epoch)
+            splits.append(split)
+            values.append(value)
+        if not keys:
             return
-        for k in keys.tolist():
+        for k in keys:
             if k not in self.groups:
                 self.groups[k] = len(self.groups)
-        group = np.fromiter((self.groups[k] for k in keys.tolist()), dtype=np.int64, count=len(keys))
-        split_code = pd.Series(splits).map(_SPLIT_CODES).to_numpy(dtype=np.int64)
-        cell = (group * len(SPLITS) + split_code) * (MAX_EPOCH + 1) + epochs.astype(np.int64)
+        group = np.repeat(np.fromiter((self.groups[k] for k in keys), dtype=np.int64, count=len(keys)), counts)
+        self.add(group, np.frombuffer(b"".join(splits), "u1").astype(np.int64),
+                 np.frombuffer(b"".join(epochs), "<u2").astype(np.int64), np.frombuffer(b"".join(values), "<f8"))
+
+    def add(self, group: np.ndarray, split_code: np.ndarray, epochs: np.ndarray, values: np.ndarray) -> None:
+        """Values with their group's index (in `groups`), split code and epoch, merged into the running statistics."""
+        good = ~np.isnan(values) & (epochs <= MAX_EPOCH) & (split_code < len(SPLITS)) & (split_code >= 0)
+        group, split_code, epochs, values = group[good], split_code[good], epochs[good], values[good]
+        if not len(values):
+            return
+        cell = (group * len(SPLITS) + split_code) * (MAX_EPOCH + 1) + epochs
         size = len(self.groups) * len(SPLITS) * (MAX_EPOCH + 1)
         n = np.bincount(cell, minlength=size).astype(float)
         total = np.bincount(cell, weights=values, minlength=size)
