@@ -680,12 +680,14 @@ class Store:
                 return
 
     def frames(self, filter: RunFilter | None = None, columns: Sequence[str] | None = None, *, skipped: list[str] | None = None,
-               chunk: int = CHUNK) -> Iterator[pd.DataFrame]:
+               chunk: int = CHUNK, plain: bool = False) -> Iterator[pd.DataFrame | dict[str, list[Any]]]:
         """The runs table of the selection (`runs_frame`'s columns and types; `columns` from `columns()` unless given),
         oldest first, a chunk of rows at a time: what a listing or an export writes out as it reads.
 
         Rows this version wrote are read column-wise from their value columns (each column checked for its kind at
-        once); any other row, or one holding a value not of its kind, from its JSON, as `records` reads it."""
+        once); any other row, or one holding a value not of its kind, from its JSON, as `records` reads it. With
+        `plain`, a chunk whose every row is read from its value columns comes as {column: its values as Python values
+        of the column's kind, None for no value} instead of a frame: what a writer formats without pandas."""
         from .schema import RUN_COLUMNS
 
         filter = filter or EVERY_RUN
@@ -694,12 +696,21 @@ class Store:
             columns = RUN_COLUMNS + config + metrics
         columns = list(columns)
         names = [c for c in columns if c not in RUN_COLUMNS and c in VALUE_KINDS]
-        fields = ["checked = 1", "typeof(sweep_id) IN ('text', 'null')", "typeof(seed) IN ('integer', 'null')",
-                  "typeof(fold) IN ('integer', 'null')", *(f"typeof({c}) = 'text' AND length({c}) <= {MAX_TEXT}"
-                                                           for c in ("study", "status", "created_at", "source"))]
-        select = ", ".join([*RUN_COLUMNS, f"({' AND '.join(fields)})", *(self._col(n) for n in names)])
         kinds = {"id": int, "seed": int, "fold": int, **VALUE_KINDS}
+        # `ok`: a row this version wrote, every value selected of its kind and every parameter of its study there,
+        # checked by SQLite; such a row is read as it is, any other from its JSON
+        fields = ["checked = 1", "typeof(sweep_id) IN ('text', 'null')", *(f"typeof({c}) = 'text' AND length({c}) <= {MAX_TEXT}"
+                                                                          for c in ("study", "status", "created_at", "source")),
+                  *(_kind_sql(c, int) for c in ("seed", "fold")), *(_kind_sql(self._col(n), kinds[n]) for n in names),
+                  self._complete_sql(names)]
+        # floats as REAL: a whole number stored for a float (an import's 1 for 1.0) reads as 1.0, as the JSON path reads it
+        values = [f"CAST({self._col(n)} AS REAL)" if kinds[n] is float and self._col(n) != "NULL" else self._col(n) for n in names]
+        select = ", ".join([*RUN_COLUMNS, f"({' AND '.join(f for f in fields if f)})", *values])
         where, params = self._where(filter)
+        # an optional parameter some run of the selection holds: every run left without it shows its default (as
+        # runs_frame fills a table), whichever chunk it is in
+        optional = [n for n in names if _optional_defaults(n) and self._col(n) != "NULL" and self._query(
+            f"SELECT 1 FROM runs {where} {'AND' if where else 'WHERE'} {self._col(n)} IS NOT NULL LIMIT 1", params)]
         where = f"{where} AND id > ?" if where else "WHERE id > ?"
         last = -MAX_INT - 1
         with self._connect() as con:
@@ -710,10 +721,15 @@ class Store:
                 last = rows[-1][0]
                 raw = dict(zip([*RUN_COLUMNS, "ok", *names], zip(*rows)))
                 good = np.array(raw.pop("ok"), dtype=object) == 1
-                good &= _complete(raw)
                 if not good.all():
                     raw = {c: [v for v, g in zip(values, good) if g] for c, values in raw.items()}
-                _fill_defaults(raw, names)
+                _fill_defaults(raw, optional)
+                if plain and good.all():  # every value checked already: bool columns hold 0 and 1
+                    yield {c: [None if v is None else v == 1 for v in raw[c]] if kinds.get(c) is bool else
+                           list(raw[c]) if c in raw else [None] * len(rows) for c in columns}
+                    if len(rows) < chunk:
+                        return
+                    continue
                 data, bad = {}, np.zeros(int(good.sum()), dtype=bool)
                 for c in columns:
                     data[c], wrong = _typed(raw[c] if c in raw else (None,) * len(bad), kinds.get(c))
@@ -725,12 +741,29 @@ class Store:
                     records = self._decode(con, self._rows_by_id(con, sorted(others)), skipped)
                     if records:
                         decoded = runs_frame(records).reindex(columns=columns)
+                        filled = {n: decoded[n].astype(object).where(decoded[n].notna(), None).tolist() for n in optional}
+                        filled["study"] = decoded["study"].tolist()
+                        _fill_defaults(filled, optional)
+                        for n in optional:
+                            decoded[n] = pd.Series(filled[n], index=decoded.index, dtype=object)
                         frame = pd.concat([frame, decoded], ignore_index=True).sort_values("id", kind="stable")
                         frame = pd.DataFrame({c: _typed(frame[c].tolist(), kinds.get(c))[0] for c in columns})  # as runs_frame types a column: by every value in it
                 if len(frame):
                     yield frame.reset_index(drop=True)
                 if len(rows) < chunk:
                     return
+
+    def _complete_sql(self, names: Sequence[str]) -> str:
+        """SQL that holds for a run of a known study with a value for every parameter it must have (all but seed and
+        the optional ones), each among `names`: a row this version wrote has them all."""
+        from .studies import STUDIES
+
+        cases = []
+        for study_id, study in STUDIES.items():
+            needed = [p.name for p in study.params if p.name != "seed" and not p.optional]
+            test = " AND ".join(f"{self._col(n)} IS NOT NULL" for n in needed) if all(n in names for n in needed) else "0"
+            cases.append(f"WHEN {_sql_text(study_id)} THEN ({test or 1})")
+        return f"(CASE study {' '.join(cases)} ELSE 0 END)"
 
     def _rows_by_id(self, con: sqlite3.Connection, ids: Sequence[int]) -> list[tuple]:
         out: list[tuple] = []
@@ -1046,36 +1079,39 @@ def _typed(values: Sequence[Any], kind: type | None) -> tuple[Any, np.ndarray]:
     return pd.array([None if v is _BAD else v for v in checked], dtype=_DTYPES[kind]), wrong
 
 
-def _complete(raw: dict[str, Sequence[Any]]) -> np.ndarray:
-    """Rows (columns of stored values) of a known study with a value for every one of its parameters, as a run this
-    version wrote has."""
+def _sql_text(text: str) -> str:
+    """A SQL string literal (study ids are declared in code, but quoted properly all the same)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _kind_sql(column: str, kind: type) -> str:
+    """SQL that holds when `column` (an expression) has no value or one of `kind`, as `as_kind` accepts it."""
+    if column == "NULL":
+        return ""
+    if kind is str:
+        return f"(typeof({column}) = 'null' OR typeof({column}) = 'text' AND length({column}) <= {MAX_TEXT})"
+    if kind is bool:
+        return f"(typeof({column}) = 'null' OR typeof({column}) = 'integer' AND {column} IN (0, 1))"
+    whole = f"typeof({column}) = 'integer' AND {column} BETWEEN {-MAX_INT} AND {MAX_INT}"
+    if kind is float:
+        return f"(typeof({column}) IN ('null', 'real') OR {whole})"
+    return f"(typeof({column}) = 'null' OR {whole})"
+
+
+def _optional_defaults(name: str) -> dict[str, Any]:
+    """study id → the default of optional parameter `name`, for the studies declaring it so."""
     from .studies import STUDIES
 
-    study = raw["study"]
-    good = np.zeros(len(study), dtype=bool)
-    for study_id in set(study):
-        s = STUDIES.get(study_id) if isinstance(study_id, str) else None
-        needed = [p.name for p in s.params if p.name != "seed" and not p.optional] if s is not None else None
-        if needed is None or any(n not in raw for n in needed):
-            continue
-        rows = np.array([x == study_id for x in study])
-        for name in [*needed, "seed"]:
-            rows &= np.array([v is not None for v in raw[name]])
-        good |= rows
-    return good
+    return {sid: p.default for sid, s in STUDIES.items() for p in s.params if p.name == name and p.optional}
 
 
-def _fill_defaults(raw: dict[str, list[Any]], names: Sequence[str]) -> None:
-    """Where some of these rows hold an optional parameter, the rows of studies declaring it that left it out (at its
-    default) get the default, as `runs_frame` fills them (`_fill_optional`)."""
-    from .studies import STUDIES
-
+def _fill_defaults(raw: dict[str, Any], names: Sequence[str]) -> None:
+    """The rows of studies declaring these optional parameters that left them out (at their default) get the default,
+    as `runs_frame` fills them where some run of the table holds one (`_fill_optional`)."""
     for name in names:
+        defaults = _optional_defaults(name)
         values = raw.get(name)
-        if name not in PARAM_KINDS or not values or all(v is None for v in values) or all(v is not None for v in values):
-            continue
-        defaults = {sid: p.default for sid, s in STUDIES.items() for p in s.params if p.name == name and p.optional}
-        if defaults:
+        if values is not None and len(values):
             raw[name] = [defaults.get(study, v) if v is None else v for v, study in zip(values, raw["study"])]
 
 

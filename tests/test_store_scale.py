@@ -179,6 +179,44 @@ def test_the_selection_streams_in_chunks_and_names_its_columns_up_front(small):
     assert small.distinct("study") == sorted(STUDIES) and small.distinct("source") == ["import:shared.csv", "local"]
 
 
+def test_the_streamed_csv_formats_plain_chunks_as_it_formats_frames(tmp_path, monkeypatch):
+    """`runs --format csv` formats a chunk of rows this version wrote itself (floats by repr, no frame): the same bytes
+    as from the chunk's frame, whatever mix of rows a chunk holds (hand-edited, optional parameters, formula-like text)."""
+    import csv
+    import io
+
+    from core.tables import csv_text, write_runs
+
+    store = Store(tmp_path / "mixed.db")
+    rng = np.random.default_rng(11)
+    for study in STUDIES:
+        store.save_records(synthetic_records(rng, study, 12))
+    odd = synthetic_records(rng, "classification", 4)
+    odd[0]["config"].update(dataset="spiral", n_classes=3)  # an optional parameter given: the others show its default
+    odd[1]["config"]["lr"] = 1.5e-5
+    odd[2]["metrics"]["train_loss"] = 123456789.125
+    store.save_records(odd, source="=cmd|' /C calc'!A0.csv")  # a file name a spreadsheet would run
+    with sqlite3.connect(store.path) as con:  # hand edits: read back from the JSON
+        con.execute('UPDATE runs SET "m_test_loss" = \'text\' WHERE id = 3')
+        con.execute("UPDATE runs SET status = 'ok' WHERE id = 20")
+    frames = Store.frames
+    for f in (None, RunFilter(studies=("classification",)), RunFilter(studies=("polynomial", "weight-decay"))):
+        out = {}
+        for plain in (True, False):
+            monkeypatch.setattr(Store, "frames", lambda self, *a, **k: frames(self, *a, **{**k, "chunk": 5, "plain": plain and k.get("plain")}))
+            out[plain] = io.BytesIO()
+            assert write_runs(store, f, "csv", out[plain]) == store.count(f)
+        assert out[True].getvalue() == out[False].getvalue()
+        whole = pd.concat(list(frames(store, f)), ignore_index=True)  # and as the whole table at once
+        assert out[True].getvalue() == csv_text(whole).encode()
+        if f is None:
+            text = out[True].getvalue().decode()
+    assert "'=cmd" in text  # the file name, neutralised
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["n_classes"] for r in rows if r["study"] == "classification"} == {"2", "3"}  # the others at its default
+    assert {r["n_classes"] for r in rows if r["study"] != "classification"} == {""}
+
+
 @pytest.fixture
 def statements(monkeypatch) -> list[str]:
     """Every SQL statement any store connection runs during the test, with its values filled in."""
