@@ -217,6 +217,19 @@ def test_the_streamed_csv_formats_plain_chunks_as_it_formats_frames(tmp_path, mo
     assert {r["n_classes"] for r in rows if r["study"] != "classification"} == {""}
 
 
+def test_the_remembered_columns_follow_new_runs_and_hand_edits(tmp_path):
+    store = Store(tmp_path / "memo.db")
+    store.save_records(synthetic_records(np.random.default_rng(5), "polynomial", 3))
+    config, metrics = store.columns()
+    assert "degree" in config and "dropout" not in config and "test_acc" not in metrics
+    store.save_records(synthetic_records(np.random.default_rng(6), "classification", 2))
+    config, metrics = store.columns()
+    assert "dropout" in config and "test_acc" in metrics
+    with sqlite3.connect(store.path) as con:  # a hand edit leaves no run with an accuracy
+        con.execute("UPDATE runs SET m_test_acc = NULL, metrics = json_remove(metrics, '$.test_acc')")
+    assert "test_acc" not in store.columns()[1]
+
+
 @pytest.fixture
 def statements(monkeypatch) -> list[str]:
     """Every SQL statement any store connection runs during the test, with its values filled in."""
