@@ -761,15 +761,15 @@ class Store:
                     return
 
     def _complete_sql(self, names: Sequence[str]) -> str:
-        """SQL that holds for a run of a known study with a value for every parameter it must have (all but seed and
+        """SQL that holds for a run of a known study with a seed and a value for every parameter it must have (all but
         the optional ones), each among `names`: a row this version wrote has them all."""
         from .studies import STUDIES
 
         cases = []
         for study_id, study in STUDIES.items():
             needed = [p.name for p in study.params if p.name != "seed" and not p.optional]
-            test = " AND ".join(f"{self._col(n)} IS NOT NULL" for n in needed) if all(n in names for n in needed) else "0"
-            cases.append(f"WHEN {_sql_text(study_id)} THEN ({test or 1})")
+            test = " AND ".join(["seed IS NOT NULL", *(f"{self._col(n)} IS NOT NULL" for n in needed)])
+            cases.append(f"WHEN {_sql_text(study_id)} THEN ({test if all(n in names for n in needed) else 0})")
         return f"(CASE study {' '.join(cases)} ELSE 0 END)"
 
     def _rows_by_id(self, con: sqlite3.Connection, ids: Sequence[int]) -> list[tuple]:
