@@ -207,7 +207,7 @@ else:
         lines = store.values(with_by, dims, sort="id", descending=True, limit=PARALLEL_RUNS)
         parallel.altair_chart(parallel_coordinates(lines, dims, metric))
         parallel.caption(_("Each line is a run; each axis runs from its lowest value (bottom) to its highest (top), categories "
-                     "at their own positions, labelled beside the axis.") + (
+                           "at their own positions, labelled beside the axis.") + (
             _(" The latest {n} of {total} runs.").format(n=PARALLEL_RUNS, total=n_one) if n_one > PARALLEL_RUNS else ""))
 
 # --- summary table to share ------------------------------------------------------------------------------
