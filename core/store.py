@@ -704,20 +704,20 @@ class Store:
         columns = list(columns)
         names = [c for c in columns if c not in RUN_COLUMNS and c in VALUE_KINDS]
         kinds = {"id": int, "seed": int, "fold": int, **VALUE_KINDS}
-        # `ok`: a row this version wrote, every value selected of its kind and every parameter of its study there,
-        # checked by SQLite; such a row is read as it is, any other from its JSON
-        fields = ["checked = 1", "typeof(sweep_id) IN ('text', 'null')", *(f"typeof({c}) = 'text' AND length({c}) <= {MAX_TEXT}"
-                                                                          for c in ("study", "status", "created_at", "source")),
-                  *(_kind_sql(c, int) for c in ("seed", "fold")), *(_kind_sql(self._col(n), kinds[n]) for n in names),
+        # `ok`: a row this version wrote with its run fields of their kinds and every parameter of its study there,
+        # checked by SQLite; the values' kinds are checked a column at a time below
+        fields = ["checked = 1", "typeof(sweep_id) IN ('text', 'null')", "typeof(seed) IN ('integer', 'null')",
+                  "typeof(fold) IN ('integer', 'null')", *(f"typeof({c}) = 'text' AND length({c}) <= {MAX_TEXT}"
+                                                           for c in ("study", "status", "created_at", "source")),
                   self._complete_sql(names)]
-        # floats as REAL: a whole number stored for a float (an import's 1 for 1.0) reads as 1.0, as the JSON path reads it
-        values = [f"CAST({self._col(n)} AS REAL)" if kinds[n] is float and self._col(n) != "NULL" else self._col(n) for n in names]
-        select = ", ".join([*RUN_COLUMNS, f"({' AND '.join(f for f in fields if f)})", *values])
+        select = ", ".join([*RUN_COLUMNS, f"({' AND '.join(fields)})", *(self._col(n) for n in names)])
         where, params = self._where(filter)
         # an optional parameter some run of the selection holds: every run left without it shows its default (as
         # runs_frame fills a table), whichever chunk it is in
-        optional = [n for n in names if _optional_defaults(n) and self._col(n) != "NULL" and self._query(
-            f"SELECT 1 FROM runs {where} {'AND' if where else 'WHERE'} {self._col(n)} IS NOT NULL LIMIT 1", params)]
+        optional = [n for n in names if _optional_defaults(n) and self._col(n) != "NULL"]
+        if optional:  # one pass for all of them
+            held = self._query(f"SELECT {', '.join(f'MAX({self._col(n)} IS NOT NULL)' for n in optional)} FROM runs {where}", params)[0]
+            optional = [n for n, h in zip(optional, held) if h]
         where = f"{where} AND id > ?" if where else "WHERE id > ?"
         last = -MAX_INT - 1
         with self._connect() as con:
@@ -731,7 +731,7 @@ class Store:
                 if not good.all():
                     raw = {c: [v for v, g in zip(values, good) if g] for c, values in raw.items()}
                 _fill_defaults(raw, optional)
-                if plain and good.all():  # every value checked already: bool columns hold 0 and 1
+                if plain and good.all() and all(_plain_kind(raw[c], kinds.get(c)) for c in columns if c in raw):
                     yield {c: [None if v is None else v == 1 for v in raw[c]] if kinds.get(c) is bool else
                            list(raw[c]) if c in raw else [None] * len(rows) for c in columns}
                     if len(rows) < chunk:
@@ -1096,18 +1096,22 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _kind_sql(column: str, kind: type) -> str:
-    """SQL that holds when `column` (an expression) has no value or one of `kind`, as `as_kind` accepts it."""
-    if column == "NULL":
-        return ""
-    if kind is str:
-        return f"(typeof({column}) = 'null' OR typeof({column}) = 'text' AND length({column}) <= {MAX_TEXT})"
-    if kind is bool:
-        return f"(typeof({column}) = 'null' OR typeof({column}) = 'integer' AND {column} IN (0, 1))"
-    whole = f"typeof({column}) = 'integer' AND {column} BETWEEN {-MAX_INT} AND {MAX_INT}"
+def _plain_kind(values: Sequence[Any], kind: type | None) -> bool:
+    """Whether a column's stored values are all of its kind as they are (None: no value), checked at C speed: floats
+    (a whole number stored for a float is not: the frame reads it), whole numbers in range, yes/no as 0 and 1, text
+    not too long."""
+    types = set(map(type, values))
+    types.discard(type(None))
+    if not types or kind is None:
+        return True
+    present = [v for v in values if v is not None]
     if kind is float:
-        return f"(typeof({column}) IN ('null', 'real') OR {whole})"
-    return f"(typeof({column}) = 'null' OR {whole})"
+        return types == {float}
+    if kind is str:
+        return types == {str} and max(map(len, present)) <= MAX_TEXT
+    if kind is bool:
+        return types == {int} and set(present) <= {0, 1}
+    return types == {int} and -MAX_INT <= min(present) and max(present) <= MAX_INT
 
 
 def _optional_defaults(name: str) -> dict[str, Any]:

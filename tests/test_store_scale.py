@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from core.compare import group_history, summary_by
 from core.query import Condition, RunFilter
-from core.store import Store, fingerprint, to_json
+from core.store import EDITED_TRIGGER, Store, fingerprint, to_json
 from core.studies import get_study
 from tests.test_reliability_store import dump, read_only
 from tests.test_summary import FIXTURE
@@ -199,7 +199,14 @@ def test_the_streamed_csv_formats_plain_chunks_as_it_formats_frames(tmp_path, mo
     with sqlite3.connect(store.path) as con:  # hand edits: read back from the JSON
         con.execute('UPDATE runs SET "m_test_loss" = \'text\' WHERE id = 3')
         con.execute("UPDATE runs SET status = 'ok' WHERE id = 20")
+        con.execute("DROP TRIGGER runs_edited")  # edits that leave `checked` set: values not of their kind
+        con.execute("UPDATE runs SET m_train_loss = 'x' WHERE id = 5")
+        con.execute("UPDATE runs SET c_epochs = ? WHERE id = 7", (2**60,))
+        con.execute("UPDATE runs SET c_lr = 1 WHERE id = 9")
+        con.execute(EDITED_TRIGGER)
     frames = Store.frames
+    kinds = [type(part) for part in frames(store, plain=True, chunk=5)]
+    assert dict in kinds and pd.DataFrame in kinds  # both paths are taken
     for f in (None, RunFilter(studies=("classification",)), RunFilter(studies=("polynomial", "weight-decay"))):
         out = {}
         for plain in (True, False):
