@@ -16,41 +16,14 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from store_scale import biggest_study, page_seconds  # noqa: E402
-from ui.serve import BROWSER_ARGS, free_port  # noqa: E402
-
-
-@contextmanager
-def server(root: Path, db: Path) -> Iterator[str]:
-    """`streamlit run dashboard.py` of the code in `root` on a free port, reading `db`; yields its URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=root, env={**os.environ, "OVERFIT_LAB_DB": str(db)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError(f"streamlit in {root} did not start")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+from ui.serve import BROWSER_ARGS, dashboard  # noqa: E402
 
 
 def cli_seconds(root: Path, db: Path, study: str) -> float:
@@ -78,7 +51,8 @@ def main() -> None:
         for _ in range(args.repeats):
             for name, root in versions.items():
                 times.setdefault(("runs --study csv", name), []).append(cli_seconds(root, db, study))
-        with sync_playwright() as p, server(versions["before"], db) as before, server(versions["after"], db) as after:
+        env = {"OVERFIT_LAB_DB": str(db)}
+        with sync_playwright() as p, dashboard(env, 120, versions["before"]) as before, dashboard(env, 120, ROOT) as after:
             browser = p.chromium.launch(args=BROWSER_ARGS, **({"executable_path": "/usr/bin/chromium"} if Path("/usr/bin/chromium").exists() else {}))
             urls = {"before": before, "after": after}
             for url in urls.values():  # warm: imports and caches

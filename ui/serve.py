@@ -23,13 +23,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def dashboard(env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
-    """`streamlit run dashboard.py` on 127.0.0.1:<free port>; yields its URL, stops it afterwards."""
+def dashboard(env: dict[str, str] | None = None, timeout: float = 60, root: Path = ROOT) -> Iterator[str]:
+    """`streamlit run dashboard.py` (of the code in `root`: this checkout unless given) on 127.0.0.1:<free port>;
+    yields its URL, stops it afterwards."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        cwd=root, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}"
