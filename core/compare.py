@@ -108,6 +108,16 @@ def group_history(history: pd.DataFrame, runs: pd.DataFrame, by: str, y: str = "
     return grouped
 
 
+def spread(values: Sequence, n: int) -> list:
+    """At most `n` of these sorted values, evenly spread by rank from the first to the last (all of them when fewer)."""
+    values = list(values)
+    if len(values) <= n:
+        return values
+    if n <= 1:
+        return values[:n]
+    return [values[round(i * (len(values) - 1) / (n - 1))] for i in range(n)]
+
+
 def summary_by(runs: pd.DataFrame, by: str | Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
     """Mean ± std of metrics per value of `by` (one column or several; folds and seeds pooled), with the number of runs."""
     by = [by] if isinstance(by, str) else list(by)

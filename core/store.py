@@ -213,7 +213,9 @@ class _Plan:
 
         self.columns = list(columns)  # value columns, in the order they are selected
         at = {c: i for i, c in enumerate(self.columns)}
-        self.params = {sid: [(p.name, at.get(VALUE_COLUMNS[p.name]), p.kind) for p in s.params] for sid, s in STUDIES.items()}
+        # an optional parameter at its default is left out of a stored config (core.studies.config_dict): no value
+        self.params = {sid: [(p.name, at.get(VALUE_COLUMNS[p.name]), p.kind, p.optional) for p in s.params]
+                       for sid, s in STUDIES.items()}
         self.extras = [(n, at.get(VALUE_COLUMNS[n]), int) for n in ("folds", "fold")]
         self.metrics = [(n, at[VALUE_COLUMNS[n]], k) for n, k in VALUE_KINDS.items() if n not in PARAM_KINDS and VALUE_COLUMNS[n] in at]
 
@@ -226,8 +228,10 @@ class _Plan:
         if not all(type(t) is str and len(t) <= MAX_TEXT for t in (status, created, source)):
             return None
         config: dict[str, Any] = {}
-        for name, i, kind in self.params[study]:
+        for name, i, kind, optional in self.params[study]:
             v = as_kind(values[i], kind) if i is not None else None
+            if v is None and optional:
+                continue
             if v is None or v is _BAD:
                 return None
             config[name] = v
@@ -288,7 +292,6 @@ def unpack_histories(rows: Sequence[tuple]) -> pd.DataFrame:
 
 
 _NAN_BYTES = np.array([np.nan], dtype="<f8").tobytes()
-_SPLIT_CODES = {name: i for i, name in enumerate(SPLITS)}
 
 
 def _empty_history() -> pd.DataFrame:
@@ -577,10 +580,17 @@ class Store:
         return column_sql(name, self._present)
 
     def token(self) -> tuple:
-        """Changes whenever a run is added or deleted: a key for remembering answers about this store."""
+        """Changes whenever a run is added, deleted or edited: a key for remembering answers about this store."""
         rows = self._query("SELECT (SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'runs'), "
                            "(SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM sweeps)")
-        return tuple(rows[0])
+        files = []  # any write (a hand edit too) changes the write-ahead log or, once checkpointed, the file
+        for suffix in ("", "-wal"):
+            try:
+                st = os.stat(f"{self._read_path}{suffix}")
+                files.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                files.append(None)
+        return (*rows[0], *files)
 
     def memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
         """compute(), remembered while the store's runs stay the same (see `token`): pages ask the same things on every rerun."""
@@ -682,12 +692,14 @@ class Store:
                 return
 
     def frames(self, filter: RunFilter | None = None, columns: Sequence[str] | None = None, *, skipped: list[str] | None = None,
-               chunk: int = CHUNK) -> Iterator[pd.DataFrame]:
+               chunk: int = CHUNK, plain: bool = False) -> Iterator[pd.DataFrame | dict[str, list[Any]]]:
         """The runs table of the selection (`runs_frame`'s columns and types; `columns` from `columns()` unless given),
         oldest first, a chunk of rows at a time: what a listing or an export writes out as it reads.
 
         Rows this version wrote are read column-wise from their value columns (each column checked for its kind at
-        once); any other row, or one holding a value not of its kind, from its JSON, as `records` reads it."""
+        once); any other row, or one holding a value not of its kind, from its JSON, as `records` reads it. With
+        `plain`, a chunk whose every row is read from its value columns comes as {column: its values as Python values
+        of the column's kind, None for no value} instead of a frame: what a writer formats without pandas."""
         from .schema import RUN_COLUMNS
 
         filter = filter or EVERY_RUN
@@ -696,12 +708,21 @@ class Store:
             columns = RUN_COLUMNS + config + metrics
         columns = list(columns)
         names = [c for c in columns if c not in RUN_COLUMNS and c in VALUE_KINDS]
+        kinds = {"id": int, "seed": int, "fold": int, **VALUE_KINDS}
+        # `ok`: a row this version wrote with its run fields of their kinds and every parameter of its study there,
+        # checked by SQLite; the values' kinds are checked a column at a time below
         fields = ["checked = 1", "typeof(sweep_id) IN ('text', 'null')", "typeof(seed) IN ('integer', 'null')",
                   "typeof(fold) IN ('integer', 'null')", *(f"typeof({c}) = 'text' AND length({c}) <= {MAX_TEXT}"
-                                                           for c in ("study", "status", "created_at", "source"))]
+                                                           for c in ("study", "status", "created_at", "source")),
+                  self._complete_sql(names)]
         select = ", ".join([*RUN_COLUMNS, f"({' AND '.join(fields)})", *(self._col(n) for n in names)])
-        kinds = {"id": int, "seed": int, "fold": int, **VALUE_KINDS}
         where, params = self._where(filter)
+        # an optional parameter some run of the selection holds: every run left without it shows its default (as
+        # runs_frame fills a table), whichever chunk it is in
+        optional = [n for n in names if _optional_defaults(n) and self._col(n) != "NULL"]
+        if optional:  # one pass for all of them
+            held = self._query(f"SELECT {', '.join(f'MAX({self._col(n)} IS NOT NULL)' for n in optional)} FROM runs {where}", params)[0]
+            optional = [n for n, h in zip(optional, held) if h]
         where = f"{where} AND id > ?" if where else "WHERE id > ?"
         last = -MAX_INT - 1
         with self._connect() as con:
@@ -712,9 +733,15 @@ class Store:
                 last = rows[-1][0]
                 raw = dict(zip([*RUN_COLUMNS, "ok", *names], zip(*rows)))
                 good = np.array(raw.pop("ok"), dtype=object) == 1
-                good &= _complete(raw)
                 if not good.all():
                     raw = {c: [v for v, g in zip(values, good) if g] for c, values in raw.items()}
+                _fill_defaults(raw, optional)
+                if plain and good.all() and all(_plain_kind(raw[c], kinds.get(c)) for c in columns if c in raw):
+                    yield {c: [None if v is None else v == 1 for v in raw[c]] if kinds.get(c) is bool else
+                           list(raw[c]) if c in raw else [None] * len(rows) for c in columns}
+                    if len(rows) < chunk:
+                        return
+                    continue
                 data, bad = {}, np.zeros(int(good.sum()), dtype=bool)
                 for c in columns:
                     data[c], wrong = _typed(raw[c] if c in raw else (None,) * len(bad), kinds.get(c))
@@ -726,12 +753,29 @@ class Store:
                     records = self._decode(con, self._rows_by_id(con, sorted(others)), skipped)
                     if records:
                         decoded = runs_frame(records).reindex(columns=columns)
+                        filled = {n: decoded[n].astype(object).where(decoded[n].notna(), None).tolist() for n in optional}
+                        filled["study"] = decoded["study"].tolist()
+                        _fill_defaults(filled, optional)
+                        for n in optional:
+                            decoded[n] = pd.Series(filled[n], index=decoded.index, dtype=object)
                         frame = pd.concat([frame, decoded], ignore_index=True).sort_values("id", kind="stable")
                         frame = pd.DataFrame({c: _typed(frame[c].tolist(), kinds.get(c))[0] for c in columns})  # as runs_frame types a column: by every value in it
                 if len(frame):
                     yield frame.reset_index(drop=True)
                 if len(rows) < chunk:
                     return
+
+    def _complete_sql(self, names: Sequence[str]) -> str:
+        """SQL that holds for a run of a known study with a seed and a value for every parameter it must have (all but
+        the optional ones), each among `names`: a row this version wrote has them all."""
+        from .studies import STUDIES
+
+        cases = []
+        for study_id, study in STUDIES.items():
+            needed = [p.name for p in study.params if p.name != "seed" and not p.optional]
+            test = " AND ".join(["seed IS NOT NULL", *(f"{self._col(n)} IS NOT NULL" for n in needed)])
+            cases.append(f"WHEN {_sql_text(study_id)} THEN ({test if all(n in names for n in needed) else 0})")
+        return f"(CASE study {' '.join(cases)} ELSE 0 END)"
 
     def _rows_by_id(self, con: sqlite3.Connection, ids: Sequence[int]) -> list[tuple]:
         out: list[tuple] = []
@@ -760,7 +804,12 @@ class Store:
     def columns(self, filter: RunFilter | None = None) -> tuple[list[str], list[str]]:
         """The parameter and metric columns the runs table of the selection has, in `runs_frame`'s order (parameters as
         they first appear, run by run; metrics in the registry's order), without reading the runs: from the value
-        columns in SQL, and from the JSON of the few rows this version did not write."""
+        columns in SQL, and from the JSON of the few rows this version did not write. Remembered while the store stays
+        the same (a count per metric over 100,000 runs takes a quarter of a second, and a page asks on every rerun)."""
+        config, metrics = self.memo(("columns", filter or EVERY_RUN), lambda: self._columns(filter))
+        return list(config), list(metrics)
+
+    def _columns(self, filter: RunFilter | None) -> tuple[list[str], list[str]]:
         from .metrics import METRICS
         from .studies import STUDIES
 
@@ -880,19 +929,15 @@ class Store:
             raise ValueError(f"group history: y = {y!r} is not allowed; expected loss or acc")
         col = self._col(by)
         acc = _Accumulator()
-        where, params = self._where(filter or EVERY_RUN, f"{col} IS NOT NULL AND id > ?")
-        last = -MAX_INT - 1
-        with self._connect() as con:
-            while col != "NULL":
-                rows = con.execute(f"SELECT id, {col} FROM runs {where} ORDER BY id LIMIT ?", [*params, last, CHUNK]).fetchall()
-                if not rows:
-                    break
-                last = rows[-1][0]
-                keys = dict(rows)
-                frame = self._histories(con, list(keys))
-                acc.add(frame["run_id"].map(keys).to_numpy(), frame["split"].to_numpy(), frame["epoch"].to_numpy(), frame[y].to_numpy())
-                if len(rows) < CHUNK:
-                    break
+        if col != "NULL":
+            where, params = self._where(filter or EVERY_RUN, f"{col} IS NOT NULL")
+            # one pass over the join, a chunk of runs at a time, their packed arrays summed as they come (no frame per row)
+            sql = (f"SELECT r.k, h.epoch, h.split, h.loss, h.acc FROM (SELECT id, {col} AS k FROM runs {where}) r "
+                   "JOIN histories h ON h.run_id = r.id")
+            with self._connect() as con:
+                cursor = con.execute(sql, params)
+                while rows := cursor.fetchmany(CHUNK):
+                    acc.add_packed(rows, y)
         return acc.frame(by, VALUE_KINDS.get(by, str))
 
     # --- reading: histories and sweeps ---------------------------------------------------------------
@@ -953,17 +998,40 @@ class _Accumulator:
         self.mean = np.zeros(0)
         self.m2 = np.zeros(0)
 
-    def add(self, keys: np.ndarray, splits: np.ndarray, epochs: np.ndarray, values: np.ndarray) -> None:
-        good = ~np.isnan(values.astype(float))
-        keys, splits, epochs, values = keys[good], splits[good], epochs[good], values[good].astype(float)
-        if not len(values):
+    def add_packed(self, rows: Sequence[tuple], y: str) -> None:
+        """History rows (group key, then epoch, split, loss and acc blobs as `pack_history` writes them) added for `y`;
+        rows that cannot be read are left out, as `unpack_histories` leaves them out."""
+        keys, counts, epochs, splits, values = [], [], [], [], []
+        for key, epoch, split, loss, acc in rows:
+            if not (type(epoch) is bytes and type(split) is bytes and type(loss) is bytes and (acc is None or type(acc) is bytes)):
+                continue
+            n = len(split)
+            if len(epoch) != 2 * n or len(loss) != 8 * n or (acc is not None and len(acc) != 8 * n):
+                continue
+            value = loss if y == "loss" else acc
+            if value is None:
+                continue  # no accuracy recorded: nothing to add
+            keys.append(key)
+            counts.append(n)
+            epochs.append(epoch)
+            splits.append(split)
+            values.append(value)
+        if not keys:
             return
-        for k in keys.tolist():
+        for k in keys:
             if k not in self.groups:
                 self.groups[k] = len(self.groups)
-        group = np.fromiter((self.groups[k] for k in keys.tolist()), dtype=np.int64, count=len(keys))
-        split_code = pd.Series(splits).map(_SPLIT_CODES).to_numpy(dtype=np.int64)
-        cell = (group * len(SPLITS) + split_code) * (MAX_EPOCH + 1) + epochs.astype(np.int64)
+        group = np.repeat(np.fromiter((self.groups[k] for k in keys), dtype=np.int64, count=len(keys)), counts)
+        self.add(group, np.frombuffer(b"".join(splits), "u1").astype(np.int64),
+                 np.frombuffer(b"".join(epochs), "<u2").astype(np.int64), np.frombuffer(b"".join(values), "<f8"))
+
+    def add(self, group: np.ndarray, split_code: np.ndarray, epochs: np.ndarray, values: np.ndarray) -> None:
+        """Values with their group's index (in `groups`), split code and epoch, merged into the running statistics."""
+        good = ~np.isnan(values) & (epochs <= MAX_EPOCH) & (split_code < len(SPLITS)) & (split_code >= 0)
+        group, split_code, epochs, values = group[good], split_code[good], epochs[good], values[good]
+        if not len(values):
+            return
+        cell = (group * len(SPLITS) + split_code) * (MAX_EPOCH + 1) + epochs
         size = len(self.groups) * len(SPLITS) * (MAX_EPOCH + 1)
         n = np.bincount(cell, minlength=size).astype(float)
         total = np.bincount(cell, weights=values, minlength=size)
@@ -1006,6 +1074,8 @@ def _typed(values: Sequence[Any], kind: type | None) -> tuple[Any, np.ndarray]:
     by cell only when a column holds such a value."""
     wrong = np.zeros(len(values), dtype=bool)
     if kind is None or kind is str:
+        if len(values) and all(v is None or type(v) is float and v != v for v in values):
+            return np.full(len(values), np.nan), wrong  # no value at all: as runs_frame leaves a column no record has
         if kind is str and not all(v is None or type(v) is str and len(v) <= MAX_TEXT for v in values):
             wrong = np.array([as_kind(v, str) is _BAD for v in values], dtype=bool)
         return pd.Series(values, dtype=None if len(values) else object).infer_objects(), wrong
@@ -1026,23 +1096,44 @@ def _typed(values: Sequence[Any], kind: type | None) -> tuple[Any, np.ndarray]:
     return pd.array([None if v is _BAD else v for v in checked], dtype=_DTYPES[kind]), wrong
 
 
-def _complete(raw: dict[str, Sequence[Any]]) -> np.ndarray:
-    """Rows (columns of stored values) of a known study with a value for every one of its parameters, as a run this
-    version wrote has."""
+def _sql_text(text: str) -> str:
+    """A SQL string literal (study ids are declared in code, but quoted properly all the same)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _plain_kind(values: Sequence[Any], kind: type | None) -> bool:
+    """Whether a column's stored values are all of its kind as they are (None: no value), checked at C speed: floats
+    (a whole number stored for a float is not: the frame reads it), whole numbers in range, yes/no as 0 and 1, text
+    not too long."""
+    types = set(map(type, values))
+    types.discard(type(None))
+    if not types or kind is None:
+        return True
+    present = [v for v in values if v is not None]
+    if kind is float:
+        return types == {float}
+    if kind is str:
+        return types == {str} and max(map(len, present)) <= MAX_TEXT
+    if kind is bool:
+        return types == {int} and set(present) <= {0, 1}
+    return types == {int} and -MAX_INT <= min(present) and max(present) <= MAX_INT
+
+
+def _optional_defaults(name: str) -> dict[str, Any]:
+    """study id → the default of optional parameter `name`, for the studies declaring it so."""
     from .studies import STUDIES
 
-    study = raw["study"]
-    good = np.zeros(len(study), dtype=bool)
-    for study_id in set(study):
-        s = STUDIES.get(study_id) if isinstance(study_id, str) else None
-        needed = [p.name for p in s.params if p.name != "seed"] if s is not None else None
-        if needed is None or any(n not in raw for n in needed):
-            continue
-        rows = np.array([x == study_id for x in study])
-        for name in [*needed, "seed"]:
-            rows &= np.array([v is not None for v in raw[name]])
-        good |= rows
-    return good
+    return {sid: p.default for sid, s in STUDIES.items() for p in s.params if p.name == name and p.optional}
+
+
+def _fill_defaults(raw: dict[str, Any], names: Sequence[str]) -> None:
+    """The rows of studies declaring these optional parameters that left them out (at their default) get the default,
+    as `runs_frame` fills them where some run of the table holds one (`_fill_optional`)."""
+    for name in names:
+        defaults = _optional_defaults(name)
+        values = raw.get(name)
+        if values is not None and len(values):
+            raw[name] = [defaults.get(study, v) if v is None else v for v, study in zip(values, raw["study"])]
 
 
 def typed_column(values: Sequence[Any], kind: type) -> pd.Series | pd.api.extensions.ExtensionArray:

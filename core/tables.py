@@ -29,7 +29,7 @@ from .i18n import N_, MessageError, Msg, Translated, message
 from .metrics import METRICS
 from .params import short_repr
 from .schema import MAX_TEXT, RUN_COLUMNS, RUN_EXTRAS, SchemaError, check_run, is_blank
-from .query import RunFilter
+from .query import VALUE_KINDS, RunFilter
 from .store import Store, fingerprint, runs_frame, to_json
 
 FORMATS = ("csv", "json", "parquet", "markdown")
@@ -39,6 +39,7 @@ _FORMULA = "=+\\-@\t\r"  # what a spreadsheet may run as a formula when a cell o
 _NEUTRALISE = re.compile(f"(?:^|(?<=[\r\n]))(?='*[{_FORMULA}])")
 _NEEDS = f"(?:^|[\r\n])'*[{_FORMULA}]"  # a cell `neutralise` changes
 _RESTORE = re.compile(f"(?:^|(?<=[\r\n]))'(?='*[{_FORMULA}])")
+_NEEDS_RE = re.compile(_NEEDS)
 _ROW_END = re.compile(r'("(?:[^"]|"")*")|\r\n')  # a quoted cell (kept whole), or the end of a row
 
 
@@ -84,12 +85,37 @@ def csv_text(frame: pd.DataFrame) -> str:
     new row (the csv module quotes only the characters of its line terminator, so rows are written with
     CRLF and then end in LF again, as before), and text cells are neutralised (see `neutralise`).
     """
+    return _csv_rows([str(c) for c in frame.columns], zip(*(_csv_cells(frame.iloc[:, i]) for i in range(frame.shape[1]))))
+
+
+def _csv_rows(header: list[str] | None, rows: Iterable[Sequence[Any]]) -> str:
+    """Rows of cells (None: empty) as CSV text, the header first when given (see `csv_text`)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")  # the dialect pandas' to_csv writes with
-    writer.writerow([str(c) for c in frame.columns])
-    writer.writerows(zip(*(_csv_cells(frame.iloc[:, i]) for i in range(frame.shape[1]))))
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows(rows)
     text = buf.getvalue()
     return text.replace("\r\n", "\n") if '"' not in text else _ROW_END.sub(lambda m: m.group(1) or "\n", text)
+
+
+def _plain_cells(values: list[Any], kind: type | None) -> list[Any]:
+    """Plain values of a column (Store.frames(plain=True)) as `_csv_cells` writes that column from a frame: floats by
+    repr (numpy's shortest repr is Python's), whole numbers and yes/no as they print, text neutralised."""
+    if kind is float:
+        return [None if v is None else repr(v) for v in values]
+    if kind is int or kind is bool:
+        return values
+    seen: dict[str, str] = {}  # a text column repeats a few values (study, dataset): each is checked once
+    out = []
+    for v in values:
+        if v is not None:
+            cell = seen.get(v)
+            if cell is None:
+                cell = seen[v] = neutralise(v) if _NEEDS_RE.search(v) else v
+            v = cell
+        out.append(v)
+    return out
 
 
 def _csv_cells(column: pd.Series) -> list[Any]:
@@ -157,25 +183,28 @@ def write_runs(store: Store, filter: RunFilter | None, fmt: str, out: BinaryIO, 
         return count
     config, metrics = store.columns(filter)
     columns = RUN_COLUMNS + config + metrics
-    frames = store.frames(filter, columns, skipped=skipped)
     if fmt == "parquet":
-        return _write_parquet(frames, columns, out)
+        return _write_parquet(store.frames(filter, columns, skipped=skipped), columns, out)
     empty = pd.DataFrame(columns=columns)
     out.write((csv_text(empty) if fmt == "csv" else to_markdown(empty)).encode())
     header_lines = 1 if fmt == "csv" else 2
+    kinds = {"id": int, "seed": int, "fold": int, **VALUE_KINDS}
     count = 0
-    for frame in frames:
-        text = csv_text(frame) if fmt == "csv" else to_markdown(frame)
+    # CSV takes plain chunks (no frame, floats by repr): the listing of 100,000 runs is formatted in Python at once
+    for part in store.frames(filter, columns, skipped=skipped, plain=fmt == "csv"):
+        if isinstance(part, dict):
+            out.write(_csv_rows(None, zip(*(_plain_cells(part[c], kinds.get(c)) for c in columns))).encode())
+            count += len(part["id"])
+            continue
+        text = csv_text(part) if fmt == "csv" else to_markdown(part)
         out.write(text.split("\n", header_lines)[header_lines].encode())
-        count += len(frame)
+        count += len(part)
     return count
 
 
 def _write_parquet(frames: Iterable[pd.DataFrame], columns: list[str], out: BinaryIO) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from .query import VALUE_KINDS
 
     kinds = {"id": int, "seed": int, "fold": int, **VALUE_KINDS}
     arrow = {int: pa.int64(), float: pa.float64(), bool: pa.bool_(), str: pa.string()}

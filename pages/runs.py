@@ -11,7 +11,7 @@ from core.charts.compare import (
     parallel_coordinates,
 )
 from core.charts.curves import metric_vs
-from core.compare import focus_floor, run_labels, smooth, with_labels
+from core.compare import focus_floor, run_labels, smooth, spread, with_labels
 from core.data.upload import rerun_refusal
 from core.i18n import _, error_text
 from core.metrics import label
@@ -27,6 +27,8 @@ require_router()
 
 PAGE_ROWS = 100  # rows of the runs table read and shown at a time
 PARALLEL_RUNS = 1000  # lines the parallel-coordinates chart draws at most (the latest runs)
+BAND_GROUPS = 8  # groups the band chart draws at most (more colours cannot be told apart)
+OPEN_RUNS = PAGE_ROWS  # the heavy views below open by themselves for a study of at most this many runs; else on a click
 
 st.title(_("Runs"))
 st.markdown(_(
@@ -166,11 +168,19 @@ else:
     wide = positive and high / max(low, 1e-300) >= 100
     log_x = c[2].toggle(_("log x axis"), value=bool(wide), key="runs.log_x", bind="query-params", disabled=not positive)
     with_by = one.also(Condition(by, "notna"))
-    grouped = store.group_history(with_by, by, "loss")
+    # bands for a few values evenly spread over those stored, each pooling all of its runs; the chart beside it and the
+    # table below take every value
+    every = store.distinct(by, with_by)
+    some = spread(every, BAND_GROUPS)
+    grouped = store.group_history(with_by if len(some) == len(every) else with_by.also(Condition(by, "in", some)), by, "loss")
     left, right = st.columns(2)
     if not grouped.empty:
         splits = [s for s in ("train", "val") if s in set(grouped["split"])] or ["test"]
         left.altair_chart(band_curves(grouped, by, "loss", splits=splits, log_y=bool((grouped["mean"] > 0).all())))
+        if len(some) < len(every):
+            left.caption(_("{n} of the {total} values of {by}, evenly spread from the lowest to the highest, each pooling all "
+                           "of its runs; the chart beside it and the table below take every value.").format(
+                n=len(some), total=len(every), by=label(by)))
     if numeric and metric:
         pair = list(dict.fromkeys(m for m in (metric.replace("val_", "train_").replace("test_", "train_"), metric) if m in metrics))
         sub = store.values(with_by, [by, *pair])
@@ -188,12 +198,16 @@ else:
     grouped = store.group(with_by, by, [m for m in metrics if m.endswith(("loss", "acc"))])
     st.dataframe(grouped, hide_index=True, column_config=column_labels(grouped.columns))
     dims = [d for d in varying if stats.loc[d, "count"] == n_one][:6] + [metric]
-    if len(dims) >= 2 and metric:
+    parallel = st.expander(_("Parallel coordinates: every run as a line across the parameters and the metric"),
+                           expanded=n_one <= OPEN_RUNS, key="runs.parallel", on_change="rerun", bind="query-params")
+    if len(dims) < 2 or not metric:
+        parallel.caption(_("Needs a metric and a parameter that every run shown has."))
+    elif parallel.open:  # drawn only when opened: up to a thousand lines
         # a line per run: the latest runs only, so the chart stays readable and light at any store size
         lines = store.values(with_by, dims, sort="id", descending=True, limit=PARALLEL_RUNS)
-        st.altair_chart(parallel_coordinates(lines, dims, metric))
-        st.caption(_("Each line is a run; each axis runs from its lowest value (bottom) to its highest (top), categories "
-                     "at their own positions, labelled beside the axis.") + (
+        parallel.altair_chart(parallel_coordinates(lines, dims, metric))
+        parallel.caption(_("Each line is a run; each axis runs from its lowest value (bottom) to its highest (top), categories "
+                           "at their own positions, labelled beside the axis.") + (
             _(" The latest {n} of {total} runs.").format(n=PARALLEL_RUNS, total=n_one) if n_one > PARALLEL_RUNS else ""))
 
 # --- summary table to share ------------------------------------------------------------------------------
@@ -201,7 +215,11 @@ st.header(_("Summary table"))
 st.caption(_("One row per setting of the parameters that vary, folds and seeds pooled into mean ± std, the best value "
              "in bold, the shared settings and the command that reproduces it underneath: ready to paste into an issue "
              "or a paper. Study: {study}.").format(study=focus))
-summary_panel(one, key="runs.summary", stem="overfit-lab")
+summary = st.expander(_("Summary table of the {n} {study} runs shown").format(n=n_one, study=focus), expanded=n_one <= OPEN_RUNS,
+                      key="runs.summary", on_change="rerun", bind="query-params")
+if summary.open:  # computed only when opened: it reads every run of the study
+    with summary:
+        summary_panel(one, key="runs.summary", stem="overfit-lab")
 
 # --- re-run and share ----------------------------------------------------------------------------------
 st.header(_("Re-run and share"))

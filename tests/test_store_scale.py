@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from core.compare import group_history, summary_by
 from core.query import Condition, RunFilter
-from core.store import Store, fingerprint, to_json
+from core.store import EDITED_TRIGGER, Store, fingerprint, to_json
 from core.studies import get_study
 from tests.test_reliability_store import dump, read_only
 from tests.test_summary import FIXTURE
@@ -179,6 +179,64 @@ def test_the_selection_streams_in_chunks_and_names_its_columns_up_front(small):
     assert small.distinct("study") == sorted(STUDIES) and small.distinct("source") == ["import:shared.csv", "local"]
 
 
+def test_the_streamed_csv_formats_plain_chunks_as_it_formats_frames(tmp_path, monkeypatch):
+    """`runs --format csv` formats a chunk of rows this version wrote itself (floats by repr, no frame): the same bytes
+    as from the chunk's frame, whatever mix of rows a chunk holds (hand-edited, optional parameters, formula-like text)."""
+    import csv
+    import io
+
+    from core.tables import csv_text, write_runs
+
+    store = Store(tmp_path / "mixed.db")
+    rng = np.random.default_rng(11)
+    for study in STUDIES:
+        store.save_records(synthetic_records(rng, study, 12))
+    odd = synthetic_records(rng, "classification", 4)
+    odd[0]["config"].update(dataset="spiral", n_classes=3)  # an optional parameter given: the others show its default
+    odd[1]["config"]["lr"] = 1.5e-5
+    odd[2]["metrics"]["train_loss"] = 123456789.125
+    store.save_records(odd, source="=cmd|' /C calc'!A0.csv")  # a file name a spreadsheet would run
+    with sqlite3.connect(store.path) as con:  # hand edits: read back from the JSON
+        con.execute('UPDATE runs SET "m_test_loss" = \'text\' WHERE id = 3')
+        con.execute("UPDATE runs SET status = 'ok' WHERE id = 20")
+        con.execute("DROP TRIGGER runs_edited")  # edits that leave `checked` set: values not of their kind
+        con.execute("UPDATE runs SET m_train_loss = 'x' WHERE id = 5")
+        con.execute("UPDATE runs SET c_epochs = ? WHERE id = 7", (2**60,))
+        con.execute("UPDATE runs SET c_lr = 1 WHERE id = 9")
+        con.execute(EDITED_TRIGGER)
+    frames = Store.frames
+    kinds = [type(part) for part in frames(store, plain=True, chunk=5)]
+    assert dict in kinds and pd.DataFrame in kinds  # both paths are taken
+    for f in (None, RunFilter(studies=("classification",)), RunFilter(studies=("polynomial", "weight-decay"))):
+        out = {}
+        for plain in (True, False):
+            monkeypatch.setattr(Store, "frames", lambda self, *a, **k: frames(self, *a, **{**k, "chunk": 5, "plain": plain and k.get("plain")}))
+            out[plain] = io.BytesIO()
+            assert write_runs(store, f, "csv", out[plain]) == store.count(f)
+        assert out[True].getvalue() == out[False].getvalue()
+        whole = pd.concat(list(frames(store, f)), ignore_index=True)  # and as the whole table at once
+        assert out[True].getvalue() == csv_text(whole).encode()
+        if f is None:
+            text = out[True].getvalue().decode()
+    assert "'=cmd" in text  # the file name, neutralised
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {r["n_classes"] for r in rows if r["study"] == "classification"} == {"2", "3"}  # the others at its default
+    assert {r["n_classes"] for r in rows if r["study"] != "classification"} == {""}
+
+
+def test_the_remembered_columns_follow_new_runs_and_hand_edits(tmp_path):
+    store = Store(tmp_path / "memo.db")
+    store.save_records(synthetic_records(np.random.default_rng(5), "polynomial", 3))
+    config, metrics = store.columns()
+    assert "degree" in config and "dropout" not in config and "test_acc" not in metrics
+    store.save_records(synthetic_records(np.random.default_rng(6), "classification", 2))
+    config, metrics = store.columns()
+    assert "dropout" in config and "test_acc" in metrics
+    with sqlite3.connect(store.path) as con:  # a hand edit leaves no run with an accuracy
+        con.execute("UPDATE runs SET m_test_acc = NULL, metrics = json_remove(metrics, '$.test_acc')")
+    assert "test_acc" not in store.columns()[1]
+
+
 @pytest.fixture
 def statements(monkeypatch) -> list[str]:
     """Every SQL statement any store connection runs during the test, with its values filled in."""
@@ -194,13 +252,20 @@ def statements(monkeypatch) -> list[str]:
     return seen
 
 
-def history_ids(statements: list[str]) -> list[set[int] | None]:
-    """The run ids each statement reading histories asked for (None: every run's)."""
+def history_ids(statements: list[str], store: Store) -> list[set[int] | None]:
+    """The run ids each statement reading histories asked for (None: every run's). A statement joining runs to their
+    histories is run again with only the runs' ids selected, which are the histories it read."""
     out: list[set[int] | None] = []
-    for sql in statements:
-        if "FROM histories" in sql and sql.lstrip().upper().startswith("SELECT"):
+    for sql in list(statements):  # running a statement again adds to them
+        if not sql.lstrip().upper().startswith("SELECT"):
+            continue
+        if "FROM histories" in sql:
             inside = sql.split("run_id IN (", 1)
             out.append({int(x) for x in inside[1].split(")", 1)[0].split(",")} if len(inside) > 1 else None)
+        elif "JOIN histories h ON h.run_id = r.id" in sql:
+            again = "SELECT DISTINCT r.id FROM " + sql.split(" FROM ", 1)[1]
+            with sqlite3.connect(store.path) as con:
+                out.append({row[0] for row in con.execute(again)})
     return out
 
 
@@ -210,14 +275,14 @@ def test_histories_are_read_only_for_the_runs_asked_for(small, statements):
     small.count(f)
     small.group(f, "degree", ["test_loss"])
     small.values(f, ["degree", "test_loss"])
-    assert history_ids(statements) == []  # a page of the table and its statistics read no history
+    assert history_ids(statements, small) == []  # a page of the table and its statistics read no history
     chosen = small.ids(f, limit=3)
     small.history(chosen)
-    assert history_ids(statements) == [set(chosen)]
+    assert history_ids(statements, small) == [set(chosen)]
     statements.clear()
     one_sweep = RunFilter(sweeps=tuple(small.distinct("sweep_id", f)))
     small.group_history(one_sweep, "degree")
-    asked = set().union(*history_ids(statements))
+    asked = set().union(*history_ids(statements, small))
     assert asked == set(small.ids(one_sweep)) and len(asked) == 30  # the grouped sweep's runs, none of the others
 
 
@@ -228,10 +293,43 @@ def test_the_runs_page_reads_the_histories_of_the_runs_it_compares_and_groups(sm
     chosen = set(at.multiselect(key="runs.ids").value)
     focus = small.records([max(small.ids())])[0]["study"]  # the latest run's study is grouped first
     grouped = set(small.ids(RunFilter(studies=(focus,))))
-    read = [ids for ids in history_ids(statements)]
+    read = [ids for ids in history_ids(statements, small)]
     assert None not in read and chosen and any(ids == chosen for ids in read)
     assert set().union(*read) <= chosen | grouped
     assert len(set().union(*read)) < small.count()  # never every run's history
+
+
+def test_a_large_study_s_heavy_views_wait_for_a_click_and_its_bands_stay_honest(tmp_path, app_test, monkeypatch):
+    from core.compare import spread
+    from core.summary import render, summaries
+
+    store = Store(tmp_path / "wide.db")
+    rng = np.random.default_rng(3)
+    records = synthetic_records(rng, "polynomial", 110)
+    for i, r in enumerate(records):
+        r["config"]["degree"] = 1 + i % 10  # ten values: more than the band chart draws
+    store.save_records(records, sweep_id=store.create_sweep("polynomial", {"study": "polynomial"}))
+    monkeypatch.setenv("OVERFIT_LAB_DB", str(store.path))
+    at = app_test("pages/runs.py")
+    assert not at.exception
+    shown = " ".join(c.value for c in at.caption)
+    assert "8 of the 10 values of degree" in shown
+    grouped = at.dataframe[1].value
+    assert grouped["degree"].tolist() == list(range(1, 11)) and grouped["runs"].sum() == 110  # the table: every value
+    # 110 runs: the summary table and the parallel coordinates are computed only once opened
+    assert not [m for m in at.markdown if m.value.startswith("| ")]
+    assert not [b for b in at.download_button if b.label.startswith("summary")]
+    assert len(at.get("vega_lite_chart")) == len(app_test("pages/runs.py", {"runs.parallel": "true"}).get("vega_lite_chart")) - 1
+    opened = app_test("pages/runs.py", {"runs.summary": "true"})
+    [summary] = summaries(store, study="polynomial")
+    assert next(m.value for m in opened.markdown if m.value.startswith("| ")).strip() == render(summary, "markdown").strip()
+    # the bands drawn are those of every run of each value shown, as if all values were grouped
+    f = RunFilter(studies=("polynomial",)).also(Condition("degree", "notna"))
+    some = spread(store.distinct("degree", f), 8)
+    assert some[0] == 1 and some[-1] == 10 and len(some) == 8
+    part = store.group_history(f.also(Condition("degree", "in", some)), "degree")
+    whole = store.group_history(f, "degree")
+    pd.testing.assert_frame_equal(part, whole[whole["degree"].isin(some)].reset_index(drop=True))
 
 
 # --- a store written by the first version ------------------------------------------------------------------------
