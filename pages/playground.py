@@ -9,7 +9,7 @@ import streamlit as st
 from core.charts.boundary import boundary_chart
 from core.charts.playground import chart_bytes, curves_pair
 from core.data.toy2d import MULTICLASS
-from core.i18n import N_, _
+from core.i18n import N_, _, error_text
 from core.params import P
 from core.playground import STUDY, Runs
 from core.store import StoreError

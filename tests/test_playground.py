@@ -230,6 +230,13 @@ def test_side_by_side_trains_two_panels_and_save_stores_both(page, isolated_stor
     assert sorted(runs["l2"]) == [0.0, 0.01]
 
 
+def test_save_before_training_says_why_and_stores_nothing(page, isolated_store):
+    at = page
+    at.button(key="pg.save").click().run()
+    assert not at.exception and any(w.value.startswith("Not saved:") for w in at.warning)
+    assert Store(isolated_store).runs().empty
+
+
 def test_settings_come_back_from_the_url(app_test):
     """The page's settings are widgets bound to the URL (the browser writes them there): a link with them opens them."""
     at = app_test(PAGE, {"pg.dataset": "spiral", "pg.n_classes": "3", "pg.depth": "3", "pg.hidden": "16",
