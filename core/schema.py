@@ -16,12 +16,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where frames are made: listing runs as CSV needs none (0.3 s of start-up)
+    import pandas as pd
 
 from .i18n import N_, Msg, Translated, message
 from .metrics import METRICS
@@ -77,7 +80,22 @@ def is_blank(v: Any) -> bool:
     if t is int or t is bool:
         return False
     v = _scalar(v)
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == "")
+    return v is None or _is_pandas_na(v) or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v.strip() == "")
+
+
+def _pandas() -> Any:
+    """pandas if something has imported it (a value can only be a pandas one then), else None."""
+    return sys.modules.get("pandas")
+
+
+def _is_pandas_na(v: Any) -> bool:
+    pd_ = _pandas()
+    return pd_ is not None and v is pd_.NA
+
+
+def _is_frame(v: Any) -> bool:
+    pd_ = _pandas()
+    return pd_ is not None and isinstance(v, pd_.DataFrame)
 
 
 def whole_number(v: Any, what: str | Msg, low: int = 0, high: int = MAX_INT) -> int:
@@ -271,7 +289,7 @@ def check_history(rows: Any, where: str | Msg) -> History:
         return EMPTY_HISTORY
     if isinstance(rows, History):  # checked already (an import checks every run before storing any)
         return rows
-    if isinstance(rows, (Mapping, pd.DataFrame)):  # columns
+    if isinstance(rows, Mapping) or _is_frame(rows):  # columns
         fast = _history_columns(rows)
         if fast is not None:
             return fast
@@ -311,7 +329,7 @@ def check_history(rows: Any, where: str | Msg) -> History:
 
 def _as_rows(columns: Mapping[str, Any] | pd.DataFrame) -> Any:
     """History columns as a list of row dicts (so the row-by-row check can name what is wrong), or as they were."""
-    if isinstance(columns, pd.DataFrame):
+    if _is_frame(columns):
         return columns.to_dict("records")
     try:
         values = [list(v) for v in columns.values()]
