@@ -194,7 +194,7 @@ def sweep(quick: bool, repeats: int) -> None:
                         ("plain", "plain torch loop, training only"), ("sklearn", "scikit-learn validation_curve")):
         w, c = best[name]
         print(f"  {label:<44} {w:8.2f} {c:8.2f} {w / n * 1000:18.1f}")
-    print(f"  project breakdown: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items() if k != "work")
+    print("  project breakdown: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items() if k != "work")
           + f"; training only beside the plain loop's training: {parts['train']:.2f} s against {best['plain'][0]:.2f} s")
     for name, target in (("plain+eval", 25), ("sklearn", 10)):
         w, c = best[name]

@@ -34,6 +34,7 @@ lc_tab, aug_tab, val_tab, kf_tab, es_tab = url_tabs("data.tab", {
     "k-fold": N_("K-fold"), "early-stopping": N_("Early stopping")})
 
 # --- 1. learning curve ----------------------------------------------------------------------------
+LC_RANGE = {"epochs": (1, 200), "n_sizes": (2, 10)}  # the sliders' ranges (a step either way is prefetched)
 if lc_tab.open:
     with lc_tab:
         st.markdown(_(
@@ -49,13 +50,14 @@ if lc_tab.open:
             "model": param_input("model", study="learning-curve", key="lc.model", container=c[0]),
             "hidden": param_input("hidden", study="learning-curve", key="lc.hidden", high=1024, container=c[1]),
             "epochs": param_input("epochs", study="learning-curve", key="lc.epochs", label=_("epochs (largest set)"),
-                                  default=lessons.LEARNING_CURVE["epochs"], high=200, container=c[2]),
+                                  default=lessons.LEARNING_CURVE["epochs"], high=LC_RANGE["epochs"][1], container=c[2]),
             "n_sizes": param_input("n_sizes", study="learning-curve", key="lc.n_sizes",
-                                   default=lessons.LEARNING_CURVE["n_sizes"], low=2, high=10, container=c[3]),
+                                   default=lessons.LEARNING_CURVE["n_sizes"], low=LC_RANGE["n_sizes"][0],
+                                   high=LC_RANGE["n_sizes"][1], container=c[3]),
         }
         results = run("learning-curve", values, label=_("the learning curve"))
         # a slider step either way is then already trained (six sizes take about a second; a rerun showing them, 0.2 s)
-        prefetch("learning-curve", [{**values, name: values[name] + d} for name, low, high in (("epochs", 1, 200), ("n_sizes", 2, 10))
+        prefetch("learning-curve", [{**values, name: values[name] + d} for name, (low, high) in LC_RANGE.items()
                                     for d in (1, -1) if low <= values[name] + d <= high])
         if results and not warn_if_diverged(results, _("a run")):
             frame = sweep_frame(results)
